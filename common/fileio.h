@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading and writing small files relative to a directory fd. Every host
+ * access in gamevm goes through these with a host_root fd, never through an
+ * absolute /sys, /proc or /dev path.
+ *
+ * All return 0 or negative errno; ret_* are set only on success.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads at most max bytes; -EFBIG if the file is longer. Result NUL-terminated. */
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* First line without its trailing newline (sysfs attributes are one line). */
+int read_one_line_at(int dirfd, const char *path, char **ret);
+int read_u64_at(int dirfd, const char *path, uint64_t *ret);
+int read_int_at(int dirfd, const char *path, int *ret);
+/* Hex attribute such as sysfs "vendor" (0x10de). */
+int read_hex_at(int dirfd, const char *path, uint64_t *ret);
+/* Target of a symlink, basename only (e.g. the "driver" link -> "vfio-pci"). */
+int read_link_basename_at(int dirfd, const char *path, char **ret);
+/* Writes s (no newline added) with one write(2), as sysfs wants. */
+int write_string_at(int dirfd, const char *path, const char *s);
+/* 1 if path exists, 0 if not, negative errno on other errors. */
+int file_exists_at(int dirfd, const char *path);

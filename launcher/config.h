@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The VM config file: INI, parsed with libinih, validated key by key.
+ * docs/config.md documents every key; this struct is "what the file says",
+ * after validation, with defaults filled in. Decisions that need host facts
+ * (auto values) are made later, in the plan.
+ *
+ * Usage:
+ *   struct vm_config *c = NULL;
+ *   _cleanup_(config_error_done) struct config_error e = {0};
+ *   r = config_load("win11.conf", &c, &e);   // on failure e.msg says file:line: ...
+ *   ...
+ *   config_free(c);
+ *
+ * config_load() never prints: on failure it returns -EINVAL (bad content),
+ * or -errno (I/O), and fills *err with one complete message for the user.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse-util.h"
+
+enum tristate {
+	TRISTATE_AUTO = -1,
+	TRISTATE_OFF = 0,
+	TRISTATE_ON = 1,
+};
+
+enum accel_mode {
+	ACCEL_AUTO, /* KVM when usable, else TCG (the demo) */
+	ACCEL_KVM,
+	ACCEL_TCG,
+};
+
+enum hugepages_mode {
+	HUGEPAGES_NONE,
+	HUGEPAGES_2M,
+	HUGEPAGES_1G,
+};
+
+enum firmware_type {
+	FIRMWARE_UEFI,
+	FIRMWARE_BIOS,
+};
+
+enum tpm_model {
+	TPM_NONE,
+	TPM_CRB,
+	TPM_TIS,
+};
+
+enum smbios_mode {
+	SMBIOS_NONE,   /* QEMU's defaults */
+	SMBIOS_CUSTOM, /* only the keys given */
+	SMBIOS_HOST,   /* copy the host's /sys/class/dmi/id, keys given override */
+};
+
+enum disk_bus {
+	DISK_BUS_VIRTIO_BLK,
+	DISK_BUS_VIRTIO_SCSI,
+	DISK_BUS_SATA, /* AHCI: installer ISOs, virtio-win driver ISO */
+};
+
+enum disk_media {
+	DISK_MEDIA_DISK,
+	DISK_MEDIA_CDROM,
+};
+
+enum disk_format {
+	DISK_FORMAT_RAW,
+	DISK_FORMAT_QCOW2,
+};
+
+enum disk_cache {
+	DISK_CACHE_NONE, /* O_DIRECT, host page cache bypassed (the seed) */
+	DISK_CACHE_WRITEBACK,
+	DISK_CACHE_WRITETHROUGH,
+	DISK_CACHE_DIRECTSYNC,
+	DISK_CACHE_UNSAFE,
+};
+
+enum disk_aio {
+	DISK_AIO_NATIVE,
+	DISK_AIO_IO_URING,
+	DISK_AIO_THREADS,
+};
+
+enum disk_discard {
+	DISK_DISCARD_IGNORE,
+	DISK_DISCARD_UNMAP,
+};
+
+enum net_mode {
+	NET_USER,
+	NET_BRIDGE,
+	NET_TAP,
+	NET_NONE,
+};
+
+enum net_model {
+	NET_MODEL_VIRTIO,
+	NET_MODEL_E1000E,
+};
+
+enum serial_mode {
+	SERIAL_NONE,
+	SERIAL_PTY,
+	SERIAL_FILE,
+};
+
+enum clock_base {
+	CLOCK_BASE_LOCALTIME, /* Windows keeps the RTC in local time */
+	CLOCK_BASE_UTC,
+};
+
+enum watchdog_model {
+	WATCHDOG_NONE,
+	WATCHDOG_ITCO,
+};
+
+enum watchdog_action {
+	WATCHDOG_ACTION_RESET,
+	WATCHDOG_ACTION_SHUTDOWN,
+	WATCHDOG_ACTION_POWEROFF,
+	WATCHDOG_ACTION_PAUSE,
+	WATCHDOG_ACTION_NONE,
+	WATCHDOG_ACTION_INJECT_NMI,
+};
+
+enum display_device {
+	DISPLAY_NONE, /* the passed-through GPU is the display (the seed) */
+	DISPLAY_STD,
+	DISPLAY_QXL,
+	DISPLAY_VIRTIO,
+};
+
+/* Guest topology: 0 in a field means "not given". */
+struct vm_topology {
+	unsigned sockets, dies, cores, threads;
+};
+
+struct cpu_feature {
+	char *name; /* "topoext", "invtsc", ... validated [a-z0-9_.-]+ */
+	bool enabled;
+};
+
+/*
+ * Hyper-V enlightenments. Each flag is a tristate: AUTO means "on if the host
+ * supports it" (the default for a Windows guest), ON means required (the plan
+ * refuses a host that cannot do it), OFF means not emitted.
+ */
+enum hv_flag {
+	HV_RELAXED,
+	HV_VAPIC,
+	HV_VPINDEX,
+	HV_RUNTIME,
+	HV_SYNIC,
+	HV_STIMER,
+	HV_STIMER_DIRECT,
+	HV_RESET,
+	HV_FREQUENCIES,
+	HV_REENLIGHTENMENT,
+	HV_TLBFLUSH,
+	HV_IPI,
+	HV_EVMCS,
+	HV_AVIC,
+	HV_TIME, /* hypervclock; set from [clock] hypervclock */
+	_HV_FLAG_MAX,
+};
+
+struct vm_hyperv {
+	bool enabled;			  /* [hyperv] enabled = yes (default) */
+	bool passthrough;		  /* hv-passthrough=on instead of the list */
+	enum tristate flags[_HV_FLAG_MAX];
+	unsigned spinlocks;		  /* retries, 0 = off; default 8191 (0x1fff) */
+	char *vendor_id;		  /* <= 12 chars, NULL = not set */
+};
+
+struct vm_smbios {
+	enum smbios_mode mode;
+	/* type 0 */
+	char *bios_vendor, *bios_version, *bios_date, *bios_release;
+	/* type 1 */
+	char *system_manufacturer, *system_product, *system_version, *system_serial,
+		*system_sku, *system_family;
+	/* type 2 */
+	char *baseboard_manufacturer, *baseboard_product, *baseboard_version, *baseboard_serial,
+		*baseboard_asset, *baseboard_location;
+	/* type 3 */
+	char *chassis_manufacturer, *chassis_version, *chassis_serial, *chassis_asset,
+		*chassis_sku;
+};
+
+struct vm_disk {
+	char *name; /* from [disk NAME] */
+	unsigned line; /* line of the section header */
+	char *path;    /* file or block device, absolute */
+	enum disk_media media;
+	enum disk_format format;
+	enum disk_bus bus;
+	enum disk_cache cache;
+	enum disk_aio aio;
+	enum disk_discard discard;
+	enum tristate detect_zeroes; /* AUTO = unmap when discard=unmap */
+	char *serial;		     /* <= 20 chars (virtio-blk limit), NULL = none */
+	unsigned iothread;	     /* 1-based index into iothreads, 0 = main loop */
+	bool readonly;
+	unsigned boot_index; /* 0 = not bootable */
+};
+
+struct vm_pci {
+	char *name; /* from [pci NAME] */
+	unsigned line;
+	struct pci_addr addr;
+	bool all_functions; /* every function of addr's slot goes to the VM */
+	bool rombar;	    /* default on: OVMF needs the GPU's option ROM */
+	char *romfile;	    /* absolute path, NULL = none */
+	bool managed;	    /* gamevm binds to vfio-pci and back (default yes) */
+	bool primary_display; /* single-GPU setup: the host display GPU itself */
+};
+
+struct vm_net {
+	char *name; /* from [net NAME] */
+	unsigned line;
+	enum net_mode mode;
+	enum net_model model;
+	char *bridge; /* NET_BRIDGE: bridge name */
+	char *tap;    /* NET_TAP: tap name */
+	char *mac;    /* "52:54:00:xx:xx:xx", NULL = derived from the VM name */
+};
+
+struct vm_config {
+	char *path; /* the file, as given (for messages) */
+
+	/* [vm] */
+	char *name;
+	enum accel_mode accel;
+	char *machine;	   /* "q35" (default) or "pc-q35-9.2" */
+	char *qemu_binary; /* default "qemu-system-x86_64", looked up in PATH */
+	char *user;	   /* unprivileged user QEMU runs as, NULL = default */
+	char *uuid;	   /* NULL = derived */
+	bool single_gpu;   /* the passed GPU also drives the host console */
+
+	/* [memory] */
+	uint64_t memory_bytes;
+	enum hugepages_mode hugepages;
+	int memory_node; /* host NUMA node, -1 = auto */
+	unsigned prealloc_threads; /* 0 = QEMU default */
+	bool memory_lock;
+
+	/* [cpu] */
+	unsigned vcpus;
+	struct vm_topology topology; /* all 0 = auto */
+	char *cpu_model;	     /* "host" (default) or a named model */
+	struct cpu_feature *features;
+	size_t n_features;
+	bool cache_passthrough; /* host-cache-info=on,l3-cache=off */
+	bool hide_hypervisor;	/* kvm=off */
+	unsigned *pin;		/* host CPU per vCPU, n_pin == vcpus, or NULL (no pinning) */
+	size_t n_pin;
+	bool pin_auto; /* pin = auto (planner issue) */
+	unsigned *housekeeping; /* emulator and I/O threads */
+	size_t n_housekeeping;
+	bool housekeeping_auto;
+	unsigned iothreads;
+
+	struct vm_hyperv hyperv;
+
+	/* [firmware] */
+	enum firmware_type firmware;
+	bool secure_boot;
+	enum tristate enrolled_keys; /* AUTO = prefer enrolled (MS keys) */
+	enum tristate smm;	     /* AUTO = what the firmware needs */
+	char *firmware_code; /* explicit paths (both or none) */
+	char *firmware_vars; /* vars *template* */
+
+	/* [tpm] */
+	enum tpm_model tpm;
+
+	struct vm_smbios smbios;
+
+	/* [clock] */
+	enum clock_base clock_base;
+	bool rtc_catchup; /* driftfix=slew */
+	bool pit_delay;	  /* kvm-pit.lost_tick_policy=delay */
+	bool hpet;
+	bool hypervclock;
+
+	/* [power] */
+	bool s3, s4;
+
+	/* [watchdog] */
+	enum watchdog_model watchdog;
+	enum watchdog_action watchdog_action;
+
+	/* [devices] */
+	bool balloon;
+	bool usb_controller; /* emulated qemu-xhci */
+	enum serial_mode serial;
+	char *serial_path; /* SERIAL_FILE */
+	enum display_device display;
+	char *vnc; /* "127.0.0.1:0", NULL = none */
+
+	struct vm_disk *disks;
+	size_t n_disks;
+	struct vm_pci *pci;
+	size_t n_pci;
+	struct vm_net *nets;
+	size_t n_nets;
+
+	/* [qemu] extra = ...: raw args appended last, split on whitespace */
+	char **extra_args;
+
+	/* Where each key was set, for messages from later stages. */
+	struct config_key_line {
+		char *section; /* "cpu", "disk system" */
+		char *key;
+		unsigned line;
+	} *key_lines;
+	size_t n_key_lines;
+};
+
+struct config_error {
+	char *msg; /* "win11.conf:12: [cpu] pinn: unknown key; did you mean 'pin'?" */
+};
+
+void config_error_done(struct config_error *e);
+
+/* Returns 0, -EINVAL with *err filled, or -errno from I/O (also with *err). */
+int config_load(const char *path, struct vm_config **ret, struct config_error *err);
+/* Same over an in-memory buffer; path is used in messages only. */
+int config_load_string(const char *path, const char *text, struct vm_config **ret,
+		       struct config_error *err);
+void config_free(struct vm_config *c);
+
+/* Line where section/key was set, 0 if it was not in the file. */
+unsigned config_key_line(const struct vm_config *c, const char *section, const char *key);
+
+/* Names for enums, as written in the config file (for messages and JSON). */
+const char *hv_flag_to_string(enum hv_flag f);	  /* "relaxed" ... */
+const char *hv_flag_to_qemu(enum hv_flag f);	  /* "hv-relaxed" ... */
+const char *accel_mode_to_string(enum accel_mode m);
+const char *hugepages_mode_to_string(enum hugepages_mode m);
+const char *tpm_model_to_string(enum tpm_model m);
+const char *watchdog_action_to_string(enum watchdog_action a); /* QEMU's spelling */

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host facts: everything gamevm reads about the host, read-only, through a
+ * host_root. The plan and the argv builder take these as input and never
+ * touch the host themselves, so golden tests run them on fixture hosts
+ * (tests/hosts/NAME/) and get the same answers on any machine.
+ *
+ * Each probe returns 0 or negative errno and never prints. A missing part of
+ * the host (no IOMMU, no /dev/kvm, no NUMA) is a fact, not an error: it is
+ * recorded as absent (empty list, present=false) and the probe succeeds.
+ *
+ * Fixture form of non-file facts: a fixture tree cannot hold a KVM device or
+ * a QEMU binary of another version, so
+ *   - dev/kvm that is a regular file holds "key=value" lines (see host-kvm.c),
+ *   - the QEMU binary is looked up under the root (usr/bin/...) and run; a
+ *     fixture ships a small shell script that prints what that QEMU would.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostroot.h"
+#include "parse-util.h"
+
+/* ---- CPUs ---------------------------------------------------------------- */
+
+enum core_type {
+	CORE_TYPE_UNKNOWN, /* not a hybrid CPU */
+	CORE_TYPE_PERFORMANCE,
+	CORE_TYPE_EFFICIENCY,
+};
+
+struct host_cpu {
+	unsigned id;	 /* logical CPU number (cpuN) */
+	bool online;
+	int package;	 /* topology/physical_package_id */
+	int die;	 /* topology/die_id, 0 when absent */
+	int core;	 /* topology/core_id (not unique across packages) */
+	int core_index;	 /* dense index of (package, die, core), 0.. */
+	int smt_index;	 /* 0 for the first thread of its core, 1 for its sibling... */
+	int l3;		 /* dense L3 domain index, -1 when unknown */
+	int node;	 /* NUMA node, -1 when unknown */
+	enum core_type type;
+};
+
+struct host_l3 {
+	unsigned *cpus; /* sorted */
+	size_t n_cpus;
+	uint64_t size_bytes; /* cache/indexN/size, 0 when unknown */
+};
+
+struct host_node {
+	int id;
+	unsigned *cpus; /* sorted */
+	size_t n_cpus;
+	uint64_t mem_total_bytes;
+};
+
+struct host_cpus {
+	struct host_cpu *cpus; /* sorted by id */
+	size_t n_cpus;
+	struct host_l3 *l3s;
+	size_t n_l3s;
+	struct host_node *nodes;
+	size_t n_nodes;
+	char *vendor;	  /* "AuthenticAMD", "GenuineIntel" (proc/cpuinfo vendor_id) */
+	char *model_name; /* proc/cpuinfo "model name" */
+	bool smt;	  /* any core has more than one online thread */
+	bool hybrid;	  /* P and E cores seen */
+	unsigned n_packages;
+	unsigned n_cores; /* physical cores, all packages */
+};
+
+int host_cpus_probe(const struct host_root *h, struct host_cpus *ret);
+void host_cpus_done(struct host_cpus *c);
+const struct host_cpu *host_cpus_find(const struct host_cpus *c, unsigned id);
+
+/* ---- memory ---------------------------------------------------------------- */
+
+struct host_hugepool {
+	uint64_t page_size; /* bytes */
+	int node;	    /* -1 = the global pool (sys/kernel/mm/hugepages) */
+	uint64_t nr, free, resv, surplus;
+};
+
+struct host_memory {
+	uint64_t mem_total_bytes; /* proc/meminfo MemTotal */
+	struct host_hugepool *pools;
+	size_t n_pools;
+};
+
+int host_memory_probe(const struct host_root *h, struct host_memory *ret);
+void host_memory_done(struct host_memory *m);
+const struct host_hugepool *host_memory_find_pool(const struct host_memory *m, uint64_t page_size,
+						  int node);
+
+/* ---- PCI and IOMMU ----------------------------------------------------------- */
+
+struct host_pci_dev {
+	struct pci_addr addr;
+	uint16_t vendor, device;
+	uint16_t subsystem_vendor, subsystem_device;
+	uint32_t class_code; /* 24 bits: 0x030000 VGA, 0x040300 HDA, 0x0c0330 xHCI */
+	char *vendor_name;   /* libpci, NULL when the ids database has none */
+	char *device_name;
+	char *class_name;
+	int iommu_group; /* -1 when not in a group */
+	char *driver;	 /* bound driver, NULL when unbound */
+	char *driver_override;
+	char *reset_method; /* "flr bus", NULL when the attribute is absent */
+	int numa_node;	    /* -1 when unknown */
+	bool is_bridge;	    /* PCI-PCI bridge / root port: may share a group */
+	bool boot_vga;
+};
+
+struct host_iommu_group {
+	int id;
+	size_t *devs; /* indexes into host_pci.devs */
+	size_t n_devs;
+};
+
+struct host_pci {
+	bool iommu_enabled; /* sys/kernel/iommu_groups has entries */
+	struct host_pci_dev *devs; /* sorted by address */
+	size_t n_devs;
+	struct host_iommu_group *groups; /* sorted by id */
+	size_t n_groups;
+};
+
+int host_pci_probe(const struct host_root *h, struct host_pci *ret);
+void host_pci_done(struct host_pci *p);
+const struct host_pci_dev *host_pci_find(const struct host_pci *p, const struct pci_addr *a);
+const struct host_iommu_group *host_pci_find_group(const struct host_pci *p, int id);
+
+/* ---- KVM --------------------------------------------------------------------- */
+
+struct host_kvm {
+	bool present; /* dev/kvm exists */
+	bool usable;  /* opened and KVM_GET_API_VERSION == 12 */
+	int api_version;
+	bool smm;	  /* KVM_CAP_X86_SMM on a VM fd */
+	bool hv_cpuid;	  /* KVM_GET_SUPPORTED_HV_CPUID worked: the hv_* words are valid */
+	uint32_t hv_features_eax;   /* CPUID 0x40000003 EAX */
+	uint32_t hv_features_edx;   /* CPUID 0x40000003 EDX */
+	uint32_t hv_enlight_eax;    /* CPUID 0x40000004 EAX */
+	uint32_t hv_nested_eax;	    /* CPUID 0x4000000A EAX */
+	unsigned max_vcpus;	    /* KVM_CAP_MAX_VCPUS, 0 unknown */
+};
+
+int host_kvm_probe(const struct host_root *h, struct host_kvm *ret);
+
+/* ---- QEMU ------------------------------------------------------------------ */
+
+struct host_qemu {
+	char *binary; /* resolved path, as it goes into argv[0] */
+	unsigned major, minor, micro;
+	char **machines;     /* "pc-q35-7.2", ... (from -machine help) */
+	char *q35_default;   /* what "q35" is an alias of, e.g. "pc-q35-7.2" */
+	bool has_run_with;   /* -run-with (8.1+) */
+	bool has_runas;	     /* -runas (removed in 10.0) */
+};
+
+/*
+ * Runs "BINARY -version" and "BINARY -machine help" (binary looked up in
+ * the root's usr/bin, usr/local/bin and bin when not absolute).
+ */
+int host_qemu_probe(const struct host_root *h, const char *binary, struct host_qemu *ret);
+void host_qemu_done(struct host_qemu *q);
+/* Resolves an alias ("q35") to the concrete machine type, or copies name. */
+int host_qemu_resolve_machine(const struct host_qemu *q, const char *name, char **ret);
+bool host_qemu_version_at_least(const struct host_qemu *q, unsigned major, unsigned minor);
+
+/* ---- DMI ------------------------------------------------------------------- */
+
+/* sys/class/dmi/id/*; fields NULL when absent or unreadable (serials need root). */
+struct host_dmi {
+	char *bios_vendor, *bios_version, *bios_date, *bios_release;
+	char *sys_vendor, *product_name, *product_version, *product_serial, *product_sku,
+		*product_family, *product_uuid;
+	char *board_vendor, *board_name, *board_version, *board_serial, *board_asset_tag;
+	char *chassis_vendor, *chassis_version, *chassis_serial, *chassis_asset_tag;
+};
+
+int host_dmi_probe(const struct host_root *h, struct host_dmi *ret);
+void host_dmi_done(struct host_dmi *d);
+
+/* ---- all of it --------------------------------------------------------------- */
+
+struct host_facts {
+	struct host_cpus cpus;
+	struct host_memory memory;
+	struct host_pci pci;
+	struct host_kvm kvm;
+	struct host_dmi dmi;
+	char *kernel_cmdline; /* proc/cmdline, NULL when absent */
+};
+
+int host_facts_probe(const struct host_root *h, struct host_facts *ret);
+void host_facts_done(struct host_facts *f);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gamevm: the command line. Parses the verb and its options, then calls one
+ * verb_*() function; nothing else happens here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config-build.h"
+#include "log.h"
+#include "macro.h"
+
+static const struct verb {
+	const char *name;
+	int (*run)(const struct cli *c);
+	size_t min_args, max_args;
+	const char *usage;
+} verbs[] = {
+	{ "cmdline", verb_cmdline, 1, 1, "cmdline CONF        print the QEMU command line for CONF" },
+	{ "iommu", verb_iommu, 0, 0, "iommu               list IOMMU groups with a verdict per group" },
+	{ "topology", verb_topology, 0, 1, "topology [CONF]     show packages, L3 domains, SMT pairs, NUMA nodes" },
+};
+
+static void help(FILE *f)
+{
+	fprintf(f, "Usage: gamevm [OPTIONS] VERB [ARGS]\n\n"
+		   "Host a Windows gaming VM with a passed-through GPU, without libvirt.\n\n"
+		   "Verbs:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		fprintf(f, "  %s\n", verbs[i].usage);
+	fprintf(f, "\nOptions:\n"
+		   "  --root DIR       read the host from DIR instead of / (fixture trees, labs)\n"
+		   "  --json           machine-readable output\n"
+		   "  --run-dir DIR    runtime files (default %s/NAME)\n"
+		   "  --state-dir DIR  persistent state (default %s/NAME)\n"
+		   "  -h, --help       this text\n"
+		   "  --version        print the version\n",
+		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ROOT = 256, OPT_JSON, OPT_RUN_DIR, OPT_STATE_DIR, OPT_VERSION };
+	static const struct option options[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{},
+	};
+	struct cli c = {
+		.root = "/",
+		.run_dir = GAMEVM_RUN_DIR,
+		.state_dir = GAMEVM_STATE_DIR,
+	};
+	const struct verb *v = NULL;
+	int opt, r;
+
+	log_setup();
+
+	/* Options may come before or after the verb: "gamevm cmdline --json X". */
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (opt) {
+		case OPT_ROOT:
+			c.root = optarg;
+			break;
+		case OPT_JSON:
+			c.json = true;
+			break;
+		case OPT_RUN_DIR:
+			c.run_dir = optarg;
+			break;
+		case OPT_STATE_DIR:
+			c.state_dir = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return EXIT_SUCCESS;
+		case OPT_VERSION:
+			printf("gamevm %s\n", GAMEVM_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			help(stderr);
+			return 2;
+		}
+	}
+
+	if (optind >= argc) {
+		help(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(argv[optind], verbs[i].name))
+			v = &verbs[i];
+	if (!v) {
+		log_error("Unknown verb '%s'; run 'gamevm --help' for the list.", argv[optind]);
+		return 2;
+	}
+	c.args = argv + optind + 1;
+	c.n_args = (size_t)(argc - optind - 1);
+	if (c.n_args < v->min_args || c.n_args > v->max_args) {
+		log_error("Usage: gamevm %s", v->usage);
+		return 2;
+	}
+
+	r = v->run(&c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The plan: every decision in one place, made from (config, host facts)
+ * without touching the host. cmdline, topology and check stop here; start
+ * goes on to prepare the host and spawn QEMU from the same plan.
+ *
+ * plan_build() collects every problem it finds as a diagnostic (error,
+ * warning or notice), each naming the config file:line or the host path
+ * involved and what to do; it returns -EINVAL when any error was found. The
+ * caller (launcher) prints the diagnostics; the plan never prints.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "firmware.h"
+#include "host.h"
+#include "strv.h"
+
+struct vm_paths {
+	const char *run_dir;   /* runtime files: /run/gamevm/NAME */
+	const char *state_dir; /* persistent: /var/lib/gamevm/NAME (NVRAM, TPM state) */
+};
+
+struct plan_diag {
+	int level; /* LOG_ERR, LOG_WARNING, LOG_NOTICE */
+	char *msg;
+};
+
+struct plan_diags {
+	struct plan_diag *v;
+	size_t n;
+};
+
+void plan_diags_done(struct plan_diags *d);
+bool plan_diags_has_error(const struct plan_diags *d);
+
+struct plan {
+	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG, never AUTO */
+	char *machine;	       /* concrete machine type, "pc-q35-7.2" */
+	bool smm;
+
+	/* firmware (UEFI): code is mapped read-only, nvram is the VM's own copy */
+	const struct firmware_desc *firmware; /* NULL with explicit paths or BIOS */
+	char *fw_code, *fw_code_format;
+	char *fw_vars_template, *fw_vars_format;
+	char *nvram_path;
+	bool secure_boot;
+
+	struct vm_topology topology; /* resolved, product == vcpus */
+	unsigned *vcpu_pin;	     /* n = vcpus, NULL when not pinned */
+	unsigned *housekeeping;	     /* sorted */
+	size_t n_housekeeping;
+
+	bool hv[_HV_FLAG_MAX]; /* resolved against KVM's Hyper-V CPUID */
+
+	/* SMBIOS after merging the host's DMI (mode = host) with the config */
+	struct vm_smbios smbios;
+
+	char *qmp_socket;
+	char *swtpm_socket;
+	char *pid_file;
+	char *uuid;
+};
+
+int plan_build(const struct vm_config *c, const struct host_facts *f, const struct host_qemu *q,
+	       const struct firmware_list *fw, const struct vm_paths *paths, struct plan *ret,
+	       struct plan_diags *diags);
+void plan_done(struct plan *p);
+
+/*
+ * The QEMU argv (argv[0] = the binary), pure: the same inputs always give
+ * the same vector, which tests/golden/ pins down item by item.
+ */
+int qemu_argv_build(const struct vm_config *c, const struct plan *p, const struct host_qemu *q,
+		    struct strv *ret);
