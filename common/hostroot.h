@@ -13,15 +13,18 @@
 #include <stdbool.h>
 
 struct host_root {
-	char *path;  /* as given, for messages ("/" or "tests/hosts/5950x") */
-	int root_fd; /* DIR itself: etc/, usr/ (firmware descriptors, binaries) */
-	int sys_fd;  /* DIR/sys, -1 when absent */
-	int proc_fd; /* DIR/proc, -1 when absent */
-	int dev_fd;  /* DIR/dev, -1 when absent */
+	char *path;   /* as given, for messages ("/" or "tests/hosts/5950x") */
+	int root_fd;  /* DIR itself: etc/, usr/ (firmware descriptors, binaries) */
+	int sys_fd;   /* DIR/sys, -1 when absent */
+	int proc_fd;  /* DIR/proc, -1 when absent */
+	int dev_fd;   /* DIR/dev, -1 when absent */
 	bool is_real; /* DIR is "/": ioctls and exec of host binaries are meaningful */
 };
 
-#define HOST_ROOT_NULL { .root_fd = -1, .sys_fd = -1, .proc_fd = -1, .dev_fd = -1 }
+#define HOST_ROOT_NULL                                                                             \
+	{                                                                                          \
+		.root_fd = -1, .sys_fd = -1, .proc_fd = -1, .dev_fd = -1                           \
+	}
 
 int host_root_open(const char *path, struct host_root *ret);
 void host_root_close(struct host_root *h);

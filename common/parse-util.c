@@ -186,8 +186,8 @@ int parse_pci_addr(const char *s, struct pci_addr *ret)
 
 const char *format_pci_addr(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN])
 {
-	snprintf(buf, PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", (unsigned)a->domain, (unsigned)a->bus, (unsigned)a->slot & 0x1fu,
-		 (unsigned)a->function & 7u);
+	snprintf(buf, PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", (unsigned)a->domain, (unsigned)a->bus,
+		 (unsigned)a->slot & 0x1fu, (unsigned)a->function & 7u);
 	return buf;
 }
 
@@ -223,7 +223,7 @@ bool name_is_valid(const char *s)
 	return true;
 }
 
-int parse_cpu_list(const char *s, unsigned max_cpu, unsigned **ret, size_t *ret_n)
+int parse_cpu_list(const char *s, unsigned max_cpu, unsigned flags, unsigned **ret, size_t *ret_n)
 {
 	_cleanup_free_ unsigned *v = NULL;
 	_cleanup_free_ unsigned char *seen = NULL;
@@ -274,7 +274,7 @@ int parse_cpu_list(const char *s, unsigned max_cpu, unsigned **ret, size_t *ret_
 			return -EINVAL;
 		}
 		for (unsigned c = a; c <= b; c++) {
-			if (seen[c])
+			if (seen[c] && !(flags & CPU_LIST_ALLOW_DUPLICATES))
 				return -EEXIST;
 			seen[c] = 1;
 			if (n == cap) {

@@ -47,10 +47,15 @@ bool name_is_valid(const char *s);
 
 /*
  * CPU lists "0-7,16-23" or "0,16,1,17". parse_cpu_list keeps the written
- * order (a vCPU pin list is ordered) and rejects duplicates, empty items,
- * reversed ranges and CPUs >= max_cpu. *ret is malloc'd.
+ * order (a vCPU pin list is ordered) and rejects empty items, reversed
+ * ranges, CPUs >= max_cpu and, unless CPU_LIST_ALLOW_DUPLICATES is given,
+ * duplicates (-EEXIST). A pin list may name a host CPU twice: overcommit is
+ * legal, and the plan warns about it. *ret is malloc'd.
  */
-int parse_cpu_list(const char *s, unsigned max_cpu, unsigned **ret, size_t *ret_n);
+enum {
+	CPU_LIST_ALLOW_DUPLICATES = 1 << 0,
+};
+int parse_cpu_list(const char *s, unsigned max_cpu, unsigned flags, unsigned **ret, size_t *ret_n);
 /* Formats a sorted set compactly: {0,1,2,16} -> "0-2,16". Caller frees. */
 int format_cpu_list(const unsigned *cpus, size_t n, char **ret);
 

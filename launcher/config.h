@@ -172,11 +172,11 @@ enum hv_flag {
 };
 
 struct vm_hyperv {
-	bool enabled;			  /* [hyperv] enabled = yes (default) */
-	bool passthrough;		  /* hv-passthrough=on instead of the list */
+	bool enabled;	  /* [hyperv] enabled = yes (default) */
+	bool passthrough; /* hv-passthrough=on instead of the list */
 	enum tristate flags[_HV_FLAG_MAX];
-	unsigned spinlocks;		  /* retries, 0 = off; default 8191 (0x1fff) */
-	char *vendor_id;		  /* <= 12 chars, NULL = not set */
+	unsigned spinlocks; /* retries, 0 = off; default 8191 (0x1fff) */
+	char *vendor_id;    /* <= 12 chars, NULL = not set */
 };
 
 struct vm_smbios {
@@ -184,18 +184,17 @@ struct vm_smbios {
 	/* type 0 */
 	char *bios_vendor, *bios_version, *bios_date, *bios_release;
 	/* type 1 */
-	char *system_manufacturer, *system_product, *system_version, *system_serial,
-		*system_sku, *system_family;
+	char *system_manufacturer, *system_product, *system_version, *system_serial, *system_sku,
+		*system_family;
 	/* type 2 */
 	char *baseboard_manufacturer, *baseboard_product, *baseboard_version, *baseboard_serial,
 		*baseboard_asset, *baseboard_location;
 	/* type 3 */
-	char *chassis_manufacturer, *chassis_version, *chassis_serial, *chassis_asset,
-		*chassis_sku;
+	char *chassis_manufacturer, *chassis_version, *chassis_serial, *chassis_asset, *chassis_sku;
 };
 
 struct vm_disk {
-	char *name; /* from [disk NAME] */
+	char *name;    /* from [disk NAME] */
 	unsigned line; /* line of the section header */
 	char *path;    /* file or block device, absolute */
 	enum disk_media media;
@@ -215,10 +214,10 @@ struct vm_pci {
 	char *name; /* from [pci NAME] */
 	unsigned line;
 	struct pci_addr addr;
-	bool all_functions; /* every function of addr's slot goes to the VM */
-	bool rombar;	    /* default on: OVMF needs the GPU's option ROM */
-	char *romfile;	    /* absolute path, NULL = none */
-	bool managed;	    /* gamevm binds to vfio-pci and back (default yes) */
+	bool all_functions;   /* every function of addr's slot goes to the VM */
+	bool rombar;	      /* default on: OVMF needs the GPU's option ROM */
+	char *romfile;	      /* absolute path, NULL = none */
+	bool managed;	      /* gamevm binds to vfio-pci and back (default yes) */
 	bool primary_display; /* single-GPU setup: the host display GPU itself */
 };
 
@@ -247,7 +246,7 @@ struct vm_config {
 	/* [memory] */
 	uint64_t memory_bytes;
 	enum hugepages_mode hugepages;
-	int memory_node; /* host NUMA node, -1 = auto */
+	int memory_node;	   /* host NUMA node, -1 = auto */
 	unsigned prealloc_threads; /* 0 = QEMU default */
 	bool memory_lock;
 
@@ -261,7 +260,7 @@ struct vm_config {
 	bool hide_hypervisor;	/* kvm=off */
 	unsigned *pin;		/* host CPU per vCPU, n_pin == vcpus, or NULL (no pinning) */
 	size_t n_pin;
-	bool pin_auto; /* pin = auto (planner issue) */
+	bool pin_auto;		/* pin = auto (planner issue) */
 	unsigned *housekeeping; /* emulator and I/O threads */
 	size_t n_housekeeping;
 	bool housekeeping_auto;
@@ -274,8 +273,8 @@ struct vm_config {
 	bool secure_boot;
 	enum tristate enrolled_keys; /* AUTO = prefer enrolled (MS keys) */
 	enum tristate smm;	     /* AUTO = what the firmware needs */
-	char *firmware_code; /* explicit paths (both or none) */
-	char *firmware_vars; /* vars *template* */
+	char *firmware_code;	     /* explicit paths (both or none) */
+	char *firmware_vars;	     /* vars *template* */
 
 	/* [tpm] */
 	enum tpm_model tpm;
@@ -319,7 +318,7 @@ struct vm_config {
 		char *section; /* "cpu", "disk system" */
 		char *key;
 		unsigned line;
-	} *key_lines;
+	} * key_lines;
 	size_t n_key_lines;
 };
 
@@ -340,8 +339,8 @@ void config_free(struct vm_config *c);
 unsigned config_key_line(const struct vm_config *c, const char *section, const char *key);
 
 /* Names for enums, as written in the config file (for messages and JSON). */
-const char *hv_flag_to_string(enum hv_flag f);	  /* "relaxed" ... */
-const char *hv_flag_to_qemu(enum hv_flag f);	  /* "hv-relaxed" ... */
+const char *hv_flag_to_string(enum hv_flag f); /* "relaxed" ... */
+const char *hv_flag_to_qemu(enum hv_flag f);   /* "hv-relaxed" ... */
 const char *accel_mode_to_string(enum accel_mode m);
 const char *hugepages_mode_to_string(enum hugepages_mode m);
 const char *tpm_model_to_string(enum tpm_model m);

@@ -17,10 +17,12 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "hostroot.h"
 #include "parse-util.h"
 
@@ -33,15 +35,15 @@ enum core_type {
 };
 
 struct host_cpu {
-	unsigned id;	 /* logical CPU number (cpuN) */
+	unsigned id; /* logical CPU number (cpuN) */
 	bool online;
-	int package;	 /* topology/physical_package_id */
-	int die;	 /* topology/die_id, 0 when absent */
-	int core;	 /* topology/core_id (not unique across packages) */
-	int core_index;	 /* dense index of (package, die, core), 0.. */
-	int smt_index;	 /* 0 for the first thread of its core, 1 for its sibling... */
-	int l3;		 /* dense L3 domain index, -1 when unknown */
-	int node;	 /* NUMA node, -1 when unknown */
+	int package;	/* topology/physical_package_id */
+	int die;	/* topology/die_id, 0 when absent */
+	int core;	/* topology/core_id (not unique across packages) */
+	int core_index; /* dense index of (package, die, core), 0.. */
+	int smt_index;	/* 0 for the first thread of its core, 1 for its sibling... */
+	int l3;		/* dense L3 domain index, -1 when unknown */
+	int node;	/* NUMA node, -1 when unknown */
 	enum core_type type;
 };
 
@@ -113,53 +115,149 @@ struct host_pci_dev {
 	int numa_node;	    /* -1 when unknown */
 	bool is_bridge;	    /* PCI-PCI bridge / root port: may share a group */
 	bool boot_vga;
+	/*
+	 * Integrated in the root complex: its sysfs parent is the root bus
+	 * (devices/pci0000:00/ADDR), not a bridge or port.
+	 */
+	bool on_root_bus;
+	bool has_upstream;	  /* upstream is valid */
+	struct pci_addr upstream; /* the bridge or port the device sits behind */
 };
 
 struct host_iommu_group {
 	int id;
-	size_t *devs; /* indexes into host_pci.devs */
+	size_t *devs; /* indexes into host_pci.devs, in address order */
 	size_t n_devs;
 };
 
 struct host_pci {
-	bool iommu_enabled; /* sys/kernel/iommu_groups has entries */
+	bool iommu_enabled;	   /* sys/kernel/iommu_groups has entries */
 	struct host_pci_dev *devs; /* sorted by address */
 	size_t n_devs;
 	struct host_iommu_group *groups; /* sorted by id */
 	size_t n_groups;
 };
 
+/*
+ * Reads the devices in sys/bus/pci/devices/ and the groups in
+ * sys/kernel/iommu_groups/N/devices/.
+ * Names come from libpci's ids database of the machine gamevm runs on.
+ * Returns 0, or negative errno; -EUCLEAN when a group directory and a
+ * device's iommu_group link disagree (hotplug race or a broken tree).
+ */
 int host_pci_probe(const struct host_root *h, struct host_pci *ret);
 void host_pci_done(struct host_pci *p);
 const struct host_pci_dev *host_pci_find(const struct host_pci *p, const struct pci_addr *a);
 const struct host_iommu_group *host_pci_find_group(const struct host_pci *p, int id);
+
+/*
+ * A device that counts when deciding whether a group is shared: not a
+ * PCI-PCI bridge or root port (the kernel's vfio lets those share a group
+ * and they stay on the host) and not a host bridge (driverless, stays too).
+ */
+bool host_pci_dev_is_endpoint(const struct host_pci_dev *d);
+
+enum host_iommu_verdict {
+	HOST_IOMMU_ISOLATED,	 /* one endpoint, or endpoints that are one card */
+	HOST_IOMMU_SHARED,	 /* endpoints of more than one device */
+	HOST_IOMMU_BRIDGES_ONLY, /* nothing to pass through */
+	_HOST_IOMMU_VERDICT_MAX,
+	_HOST_IOMMU_VERDICT_INVALID = -EINVAL,
+};
+
+struct host_iommu_group_verdict {
+	enum host_iommu_verdict verdict;
+	bool one_slot;	/* ISOLATED with several functions of one slot */
+	size_t *others; /* indexes into host_pci.devs: the endpoints that make it SHARED */
+	size_t n_others;
+	char *text; /* "isolated", "isolated (one slot)", "shared with 0000:00:14.2", ... */
+};
+
+/*
+ * Decides whether the devices of group g can go to a guest without taking
+ * other devices along. Bridges are ignored. Functions of one slot count as
+ * one card (GPU + HDMI audio: "isolated (one slot)") when the slot sits
+ * behind a port and holds a display function or functions of one class;
+ * functions of a chipset slot (AMD 02:00.x USB + SATA, Intel PCH 00:14.x)
+ * are separate controllers and make the group shared.
+ * With focus (a device of g, the one the user wants), others are the
+ * endpoints outside focus's card and the text reads "shared with X, Y";
+ * without focus, others are all endpoints and the text reads "shared by X
+ * and Y". Pure: no I/O.
+ * Returns 0, -ENOENT if focus is not in g, -ENOMEM.
+ */
+int host_iommu_group_verdict(const struct host_pci *p, const struct host_iommu_group *g,
+			     const struct pci_addr *focus, struct host_iommu_group_verdict *ret);
+void host_iommu_group_verdict_done(struct host_iommu_group_verdict *v);
+/* "isolated", "shared", "bridges-only" (the --json spelling) */
+const char *host_iommu_verdict_to_string(enum host_iommu_verdict v);
 
 /* ---- KVM --------------------------------------------------------------------- */
 
 struct host_kvm {
 	bool present; /* dev/kvm exists */
 	bool usable;  /* opened and KVM_GET_API_VERSION == 12 */
+	/*
+	 * A tiny real-mode guest (HLT) ran and exited with KVM_EXIT_HLT. Nested
+	 * KVM can open /dev/kvm and still fail to run guests; accel=auto needs
+	 * this, not just "usable".
+	 */
+	bool runs_guests;
 	int api_version;
-	bool smm;	  /* KVM_CAP_X86_SMM on a VM fd */
-	bool hv_cpuid;	  /* KVM_GET_SUPPORTED_HV_CPUID worked: the hv_* words are valid */
-	uint32_t hv_features_eax;   /* CPUID 0x40000003 EAX */
-	uint32_t hv_features_edx;   /* CPUID 0x40000003 EDX */
-	uint32_t hv_enlight_eax;    /* CPUID 0x40000004 EAX */
-	uint32_t hv_nested_eax;	    /* CPUID 0x4000000A EAX */
-	unsigned max_vcpus;	    /* KVM_CAP_MAX_VCPUS, 0 unknown */
+	bool smm;		  /* KVM_CAP_X86_SMM on a VM fd */
+	bool hv_cpuid;		  /* KVM_GET_SUPPORTED_HV_CPUID worked: the hv_* words are valid */
+	uint32_t hv_features_eax; /* CPUID 0x40000003 EAX */
+	uint32_t hv_features_edx; /* CPUID 0x40000003 EDX */
+	uint32_t hv_enlight_eax;  /* CPUID 0x40000004 EAX */
+	uint32_t hv_nested_eax;	  /* CPUID 0x4000000A EAX */
+	unsigned max_vcpus;	  /* KVM_CAP_MAX_VCPUS, 0 unknown */
+	bool hyperv;		  /* KVM_CAP_HYPERV: Hyper-V emulation at all */
+	bool hv_enforce_cpuid;	  /* KVM_CAP_HYPERV_ENFORCE_CPUID (hv-enforce-cpuid) */
+	/*
+	 * Why not usable: negative errno from opening dev/kvm or from
+	 * KVM_GET_API_VERSION (-EACCES: not in group kvm), -EPROTO for an API
+	 * version other than 12; 0 when usable or absent.
+	 */
+	int error;
+	/*
+	 * Why no guest ran (runs_guests false while usable): negative errno of
+	 * the failing ioctl, or -EIO when KVM_RUN returned with an exit reason
+	 * other than KVM_EXIT_HLT (guest_exit_reason, else -1).
+	 */
+	int guest_error;
+	int guest_exit_reason;
 };
 
 int host_kvm_probe(const struct host_root *h, struct host_kvm *ret);
 
+/*
+ * Whether KVM offers the CPUID bits QEMU requires for an hv-* flag (its
+ * kvm_hyperv_properties table; dependencies between flags are not checked
+ * here). False when the Hyper-V CPUID could not be read.
+ */
+bool host_kvm_hv_supported(const struct host_kvm *k, enum hv_flag f);
+/* QEMU's description of the flag, "synthetic timers (hv-stimer)", for messages. */
+const char *hv_flag_description(enum hv_flag f);
+
 /* ---- QEMU ------------------------------------------------------------------ */
+
+struct host_qemu_alias {
+	char *name;   /* "q35" */
+	char *target; /* "pc-q35-7.2" */
+};
 
 struct host_qemu {
 	char *binary; /* resolved path, as it goes into argv[0] */
 	unsigned major, minor, micro;
-	char **machines;     /* "pc-q35-7.2", ... (from -machine help) */
-	char *q35_default;   /* what "q35" is an alias of, e.g. "pc-q35-7.2" */
-	bool has_run_with;   /* -run-with (8.1+) */
-	bool has_runas;	     /* -runas (removed in 10.0) */
+	char **machines;   /* "pc-q35-7.2", ... (from -machine help), NULL-terminated */
+	char *q35_default; /* what "q35" is an alias of, e.g. "pc-q35-7.2" */
+	bool has_run_with; /* -run-with (8.1+) */
+	bool has_runas;	   /* -runas (removed in 10.0) */
+	size_t n_machines; /* entries in machines, aliases included */
+	struct host_qemu_alias *aliases; /* "q35" -> "pc-q35-7.2", "pc" -> ... */
+	size_t n_aliases;
+	char *default_machine; /* the one marked "(default)", NULL if none */
+	char *version_line;    /* "QEMU emulator version 7.2.22 (Debian ...)" for messages */
 };
 
 /*
@@ -171,10 +269,12 @@ void host_qemu_done(struct host_qemu *q);
 /* Resolves an alias ("q35") to the concrete machine type, or copies name. */
 int host_qemu_resolve_machine(const struct host_qemu *q, const char *name, char **ret);
 bool host_qemu_version_at_least(const struct host_qemu *q, unsigned major, unsigned minor);
+/* Whether name is one of the machine types (or aliases) this QEMU lists. */
+bool host_qemu_has_machine(const struct host_qemu *q, const char *name);
 
 /* ---- DMI ------------------------------------------------------------------- */
 
-/* sys/class/dmi/id/*; fields NULL when absent or unreadable (serials need root). */
+/* sys/class/dmi/id/NAME; fields NULL when absent or unreadable (serials need root). */
 struct host_dmi {
 	char *bios_vendor, *bios_version, *bios_date, *bios_release;
 	char *sys_vendor, *product_name, *product_version, *product_serial, *product_sku,

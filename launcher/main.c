@@ -20,9 +20,12 @@ static const struct verb {
 	size_t min_args, max_args;
 	const char *usage;
 } verbs[] = {
-	{ "cmdline", verb_cmdline, 1, 1, "cmdline CONF        print the QEMU command line for CONF" },
-	{ "iommu", verb_iommu, 0, 0, "iommu               list IOMMU groups with a verdict per group" },
-	{ "topology", verb_topology, 0, 1, "topology [CONF]     show packages, L3 domains, SMT pairs, NUMA nodes" },
+	{ "cmdline", verb_cmdline, 1, 1,
+	  "cmdline CONF        print the QEMU command line for CONF" },
+	{ "iommu", verb_iommu, 0, 0,
+	  "iommu               list IOMMU groups with a verdict per group" },
+	{ "topology", verb_topology, 0, 1,
+	  "topology [CONF]     show packages, L3 domains, SMT pairs, NUMA nodes" },
 };
 
 static void help(FILE *f)
@@ -32,13 +35,14 @@ static void help(FILE *f)
 		   "Verbs:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		fprintf(f, "  %s\n", verbs[i].usage);
-	fprintf(f, "\nOptions:\n"
-		   "  --root DIR       read the host from DIR instead of / (fixture trees, labs)\n"
-		   "  --json           machine-readable output\n"
-		   "  --run-dir DIR    runtime files (default %s/NAME)\n"
-		   "  --state-dir DIR  persistent state (default %s/NAME)\n"
-		   "  -h, --help       this text\n"
-		   "  --version        print the version\n",
+	fprintf(f,
+		"\nOptions:\n"
+		"  --root DIR       read the host from DIR instead of / (fixture trees, labs)\n"
+		"  --json           machine-readable output\n"
+		"  --run-dir DIR    runtime files (default %s/NAME)\n"
+		"  --state-dir DIR  persistent state (default %s/NAME)\n"
+		"  -h, --help       this text\n"
+		"  --version        print the version\n",
 		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR);
 }
 

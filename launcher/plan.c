@@ -1,3 +1,674 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* stub: being written */
-#include "config.h"
+/*
+ * plan_build(): every decision about the VM, made from the config and the
+ * host facts without touching the host. The areas run in a fixed order
+ * (accelerator first: SMM, the CPU model and Hyper-V depend on it; firmware
+ * after the machine type it is matched against) and each one records what
+ * is wrong as a diagnostic instead of stopping, so one run of
+ * "gamevm cmdline" lists every problem of a config at once.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "plan-internal.h"
+
+/* The oldest QEMU gamevm's argv is checked against (Debian 12's). */
+#define QEMU_MIN_MAJOR 7
+#define QEMU_MIN_MINOR 2
+
+void plan_diags_done(struct plan_diags *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].msg);
+	free(d->v);
+	*d = (struct plan_diags){ 0 };
+}
+
+bool plan_diags_has_error(const struct plan_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].level <= LOG_ERR)
+			return true;
+	return false;
+}
+
+static int plan_diag_push(struct plan_diags *d, int level, char *msg)
+{
+	struct plan_diag *t;
+
+	if (!msg)
+		return -ENOMEM;
+	t = realloc(d->v, (d->n + 1) * sizeof(*t));
+	if (!t) {
+		free(msg);
+		return -ENOMEM;
+	}
+	d->v = t;
+	d->v[d->n++] = (struct plan_diag){ .level = level, .msg = msg };
+	return 0;
+}
+
+int plan_diag(struct plan_diags *d, int level, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	return plan_diag_push(d, level, r < 0 ? NULL : msg);
+}
+
+int plan_diag_key(struct plan_diags *d, int level, const struct vm_config *c, const char *section,
+		  const char *key, unsigned fallback_line, const char *fmt, ...)
+{
+	_cleanup_free_ char *body = NULL;
+	unsigned line = key ? config_key_line(c, section, key) : 0;
+	const char *file = c->path ? c->path : "config";
+	va_list ap;
+	char *msg;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&body, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+
+	if (line == 0)
+		line = fallback_line;
+	if (line > 0)
+		r = asprintf(&msg, "%s:%u: [%s]%s%s: %s", file, line, section, key ? " " : "",
+			     key ? key : "", body);
+	else
+		r = asprintf(&msg, "%s: [%s]%s%s%s: %s", file, section, key ? " " : "",
+			     key ? key : "", key ? " (default)" : "", body);
+	return plan_diag_push(d, level, r < 0 ? NULL : msg);
+}
+
+static const char *kvm_module(const struct host_facts *f)
+{
+	if (f->cpus.vendor && streq(f->cpus.vendor, "AuthenticAMD"))
+		return "load kvm_amd (modprobe kvm_amd) and enable SVM in the firmware setup";
+	if (f->cpus.vendor && streq(f->cpus.vendor, "GenuineIntel"))
+		return "load kvm_intel (modprobe kvm_intel) and enable VT-x in the firmware setup";
+	return "load kvm_amd or kvm_intel and enable SVM / VT-x in the firmware setup";
+}
+
+static const char *kvm_why_not(const struct host_kvm *k)
+{
+	if (!k->present)
+		return "'/dev/kvm' does not exist";
+	if (!k->usable && (k->error == -EACCES || k->error == -EPERM))
+		return "'/dev/kvm' cannot be opened: permission denied";
+	if (!k->usable && k->error == -EPROTO)
+		return "'/dev/kvm' speaks another KVM API version than 12";
+	if (!k->usable)
+		return "'/dev/kvm' cannot be opened";
+	return "'/dev/kvm' opens but a test guest did not run (nested virtualization off?)";
+}
+
+static const char *kvm_fix(const struct host_facts *f)
+{
+	const struct host_kvm *k = &f->kvm;
+
+	if (k->present && !k->usable && (k->error == -EACCES || k->error == -EPERM))
+		return "add your user to the group that owns /dev/kvm (usually kvm)";
+	if (k->present && k->usable)
+		return "on a nested host, enable nested virtualization in the outer hypervisor (kvm_amd nested=1 / kvm_intel nested=1)";
+	return kvm_module(f);
+}
+
+static int plan_accel(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		      struct plan_diags *d)
+{
+	const struct host_kvm *k = &f->kvm;
+
+	switch (c->accel) {
+	case ACCEL_KVM:
+		p->accel = ACCEL_KVM;
+		if (k->present && k->usable && k->runs_guests)
+			return 0;
+		return plan_diag_key(
+			d, LOG_ERR, c, "vm", "accel", 0,
+			"KVM cannot run guests here (%s): %s, or set accel = auto to fall back to TCG",
+			kvm_why_not(k), kvm_fix(f));
+	case ACCEL_TCG:
+		p->accel = ACCEL_TCG;
+		return 0;
+	case ACCEL_AUTO:
+	default:
+		if (k->present && k->usable && k->runs_guests) {
+			p->accel = ACCEL_KVM;
+			return 0;
+		}
+		p->accel = ACCEL_TCG;
+		return plan_diag_key(
+			d, LOG_NOTICE, c, "vm", "accel", 0,
+			"KVM cannot run guests here (%s): using TCG, expect it to be slow; to use KVM, %s",
+			kvm_why_not(k), kvm_fix(f));
+	}
+}
+
+static int plan_machine(const struct vm_config *c, const struct host_qemu *q, struct plan *p,
+			struct plan_diags *d)
+{
+	const char *want = c->machine ? c->machine : "q35";
+	int r;
+
+	if (!host_qemu_version_at_least(q, QEMU_MIN_MAJOR, QEMU_MIN_MINOR)) {
+		r = plan_diag(d, LOG_ERR,
+			      "QEMU %u.%u.%u ('%s') is too old: gamevm needs QEMU %u.%u or newer",
+			      q->major, q->minor, q->micro, strna(q->binary), QEMU_MIN_MAJOR,
+			      QEMU_MIN_MINOR);
+		if (r < 0)
+			return r;
+	}
+
+	r = host_qemu_resolve_machine(q, want, &p->machine);
+	if (r < 0)
+		return r;
+	if (q->machines && !host_qemu_has_machine(q, p->machine))
+		return plan_diag_key(
+			d, LOG_ERR, c, "vm", "machine", 0,
+			"QEMU %u.%u.%u does not know the machine type '%s' ('%s -machine help' lists them)",
+			q->major, q->minor, q->micro, p->machine, strna(q->binary));
+	if (strncmp(p->machine, "pc-q35-", 7) != 0)
+		return plan_diag_key(
+			d, LOG_ERR, c, "vm", "machine", 0,
+			"'%s' is not a Q35 machine type: gamevm builds Q35 machines only (machine = q35)",
+			p->machine);
+	return 0;
+}
+
+static const char *vars_extension(const char *format)
+{
+	return format && streq(format, "qcow2") ? "qcow2" : "fd";
+}
+
+static const char *format_from_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 6 && streq(path + n - 6, ".qcow2") ? "qcow2" : "raw";
+}
+
+static int plan_firmware(const struct vm_config *c, const struct host_facts *f,
+			 const struct firmware_list *fw, const struct vm_paths *paths,
+			 struct plan *p, struct plan_diags *d)
+{
+	bool smm_ok = p->accel == ACCEL_TCG || f->kvm.smm;
+	bool requires_smm = false;
+	int r;
+
+	p->secure_boot = c->secure_boot;
+	if (c->smm == TRISTATE_ON && !smm_ok) {
+		r = plan_diag_key(
+			d, LOG_ERR, c, "firmware", "smm", 0,
+			"System Management Mode (smm = on) is not supported by this KVM (KVM_CAP_X86_SMM is missing): use a kernel built with CONFIG_KVM_SMM=y (the default), or set smm = auto with a firmware that does not require SMM (no Secure Boot protection)");
+		if (r < 0)
+			return r;
+	}
+
+	if (c->firmware == FIRMWARE_BIOS) {
+		if (c->secure_boot)
+			return plan_diag_key(d, LOG_ERR, c, "firmware", "secure-boot", 0,
+					     "Secure Boot requires UEFI: set type = uefi");
+		p->smm = c->smm == TRISTATE_ON;
+		return 0;
+	}
+
+	if (c->firmware_code) {
+		/* Explicit images: no descriptor says whether they need SMM; a
+		 * Secure Boot build does, so follow secure_boot unless told. */
+		requires_smm = c->smm == TRISTATE_ON ||
+			       (c->smm == TRISTATE_AUTO && c->secure_boot && smm_ok);
+		p->fw_code = strdup(c->firmware_code);
+		p->fw_code_format = strdup(format_from_path(c->firmware_code));
+		p->fw_vars_template = c->firmware_vars ? strdup(c->firmware_vars) : NULL;
+		p->fw_vars_format =
+			c->firmware_vars ? strdup(format_from_path(c->firmware_vars)) : NULL;
+		if (!p->fw_code || !p->fw_code_format ||
+		    (c->firmware_vars && (!p->fw_vars_template || !p->fw_vars_format)))
+			return -ENOMEM;
+	} else {
+		_cleanup_free_ char *why = NULL;
+		const struct firmware_desc *desc = NULL;
+		struct firmware_want want = {
+			.interface = FW_INTERFACE_UEFI,
+			.arch = "x86_64",
+			.machine = p->machine,
+			.secure_boot = c->secure_boot ? 1 : 0,
+			.enrolled_keys = c->enrolled_keys == TRISTATE_AUTO ? -1
+					 : c->enrolled_keys == TRISTATE_ON ? 1
+									   : 0,
+			/* smm = yes without SMM is reported above: match as if it
+			 * were there rather than cascade into a firmware error. */
+			.smm_available =
+				c->smm == TRISTATE_ON || (c->smm == TRISTATE_AUTO && smm_ok),
+			.need_s3 = c->s3,
+			.need_s4 = c->s4,
+		};
+
+		if (!p->machine)
+			return 0; /* already reported */
+		r = firmware_list_match(fw, &want, &desc, &why);
+		if (r == -ENOENT)
+			return plan_diag_key(
+				d, LOG_ERR, c, "firmware", c->secure_boot ? "secure-boot" : NULL,
+				config_key_line(c, "firmware", "type"),
+				"no UEFI firmware on this host fits (x86_64, %s, Secure Boot %s%s): %s",
+				p->machine, c->secure_boot ? "on" : "off",
+				want.smm_available ? "" : ", without SMM",
+				why ? why
+				    : "no firmware descriptor in /usr/share/qemu/firmware or /etc/qemu/firmware; install OVMF (Debian: ovmf, Fedora: edk2-ovmf) or set [firmware] code = and vars =");
+		if (r < 0)
+			return r;
+		if (!desc->flash || !desc->vars_template)
+			return plan_diag(
+				d, LOG_ERR,
+				"%s: firmware '%s' is not a split flash image (code + NVRAM template); gamevm needs one",
+				desc->file, desc->code);
+		p->firmware = desc;
+		requires_smm = desc->features & FW_FEATURE_REQUIRES_SMM;
+		p->fw_code = strdup(desc->code);
+		p->fw_code_format = strdup(desc->code_format ? desc->code_format : "raw");
+		p->fw_vars_template = strdup(desc->vars_template);
+		p->fw_vars_format = strdup(desc->vars_format ? desc->vars_format : "raw");
+		if (!p->fw_code || !p->fw_code_format || !p->fw_vars_template || !p->fw_vars_format)
+			return -ENOMEM;
+		if (c->secure_boot && !requires_smm) {
+			r = plan_diag_key(
+				d, LOG_WARNING, c, "firmware", "secure-boot", 0,
+				"firmware '%s' (%s) implements Secure Boot without SMM: the guest OS can rewrite the Secure Boot variables, so it is not secure; prefer a build with requires-smm",
+				desc->code, desc->file);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	p->smm = requires_smm || c->smm == TRISTATE_ON;
+	/* Only a firmware built for SMM writes its variables through SMM. */
+	p->pflash_secure = requires_smm;
+	if (asprintf(&p->nvram_path, "%s/OVMF_VARS.%s", paths->state_dir,
+		     vars_extension(p->fw_vars_format ? p->fw_vars_format : p->fw_code_format)) <
+	    0) {
+		p->nvram_path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool pin_keeps_smt_pairs(const struct vm_config *c, const struct host_facts *f)
+{
+	if (!c->pin || c->vcpus < 2 || c->vcpus % 2 != 0)
+		return false;
+	for (size_t i = 0; i + 1 < c->n_pin; i += 2) {
+		const struct host_cpu *a = host_cpus_find(&f->cpus, c->pin[i]);
+		const struct host_cpu *b = host_cpus_find(&f->cpus, c->pin[i + 1]);
+
+		if (!a || !b || a->core_index != b->core_index || a->package != b->package)
+			return false;
+	}
+	return true;
+}
+
+/* Checks that each CPU of a list exists and is online; reports each one that is not. */
+static int check_host_cpus(const struct vm_config *c, const struct host_facts *f, const char *key,
+			   const unsigned *cpus, size_t n, struct plan_diags *d)
+{
+	_cleanup_free_ char *all = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct host_cpu *hc = host_cpus_find(&f->cpus, cpus[i]);
+
+		if (!hc) {
+			if (!all) {
+				_cleanup_free_ unsigned *ids =
+					calloc(f->cpus.n_cpus + 1, sizeof(unsigned));
+				if (!ids)
+					return -ENOMEM;
+				for (size_t j = 0; j < f->cpus.n_cpus; j++)
+					ids[j] = f->cpus.cpus[j].id;
+				r = format_cpu_list(ids, f->cpus.n_cpus, &all);
+				if (r < 0)
+					return r;
+			}
+			r = plan_diag_key(
+				d, LOG_ERR, c, "cpu", key, 0,
+				"host CPU %u does not exist (/sys/devices/system/cpu/cpu%u); this host has CPUs %s",
+				cpus[i], cpus[i], all);
+		} else if (!hc->online) {
+			r = plan_diag_key(
+				d, LOG_ERR, c, "cpu", key, 0,
+				"host CPU %u is offline (/sys/devices/system/cpu/cpu%u/online is 0): bring it online (echo 1 > /sys/devices/system/cpu/cpu%u/online) or use another CPU",
+				cpus[i], cpus[i], cpus[i]);
+		} else {
+			r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int plan_cpu(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		    struct plan_diags *d)
+{
+	const char *model = c->cpu_model ? c->cpu_model : "host";
+	size_t online = 0;
+	int r;
+
+	if (p->accel == ACCEL_TCG && streq(model, "host")) {
+		r = plan_diag_key(d, LOG_NOTICE, c, "cpu", "model", 0,
+				  "'-cpu host' needs KVM: using QEMU's 'max' model under TCG");
+		if (r < 0)
+			return r;
+		model = "max";
+	}
+	p->cpu_model = strdup(model);
+	if (!p->cpu_model)
+		return -ENOMEM;
+	p->cache_passthrough = c->cache_passthrough && streq(model, "host");
+
+	for (size_t i = 0; i < f->cpus.n_cpus; i++)
+		online += f->cpus.cpus[i].online;
+	if (f->kvm.max_vcpus > 0 && p->accel == ACCEL_KVM && c->vcpus > f->kvm.max_vcpus) {
+		r = plan_diag_key(d, LOG_ERR, c, "cpu", "vcpus", 0,
+				  "%u vCPUs, but this KVM allows at most %u", c->vcpus,
+				  f->kvm.max_vcpus);
+		if (r < 0)
+			return r;
+	}
+	if (online > 0 && c->vcpus > online) {
+		r = plan_diag_key(
+			d, LOG_WARNING, c, "cpu", "vcpus", 0,
+			"%u vCPUs on %zu online host CPUs: vCPUs will wait for each other (expect stutter); use at most %zu",
+			c->vcpus, online, online);
+		if (r < 0)
+			return r;
+	}
+
+	/* Topology. */
+	if (c->topology.sockets || c->topology.dies || c->topology.cores || c->topology.threads) {
+		struct vm_topology t = c->topology;
+
+		t.sockets = t.sockets ? t.sockets : 1;
+		t.dies = t.dies ? t.dies : 1;
+		t.threads = t.threads ? t.threads : 1;
+		if (!t.cores)
+			t.cores = c->vcpus / (t.sockets * t.dies * t.threads);
+		if (t.sockets * t.dies * t.cores * t.threads != c->vcpus) {
+			r = plan_diag_key(
+				d, LOG_ERR, c, "cpu", "threads", 0,
+				"sockets %u x dies %u x cores %u x threads %u is not vcpus = %u",
+				t.sockets, t.dies, t.cores, t.threads, c->vcpus);
+			if (r < 0)
+				return r;
+		}
+		if (t.threads > 1 && !f->cpus.smt) {
+			r = plan_diag_key(
+				d, LOG_WARNING, c, "cpu", "threads", 0,
+				"the guest gets %u threads per core but this host has no SMT: the guest scheduler will treat independent CPUs as siblings",
+				t.threads);
+			if (r < 0)
+				return r;
+		}
+		p->topology = t;
+	} else {
+		unsigned threads = pin_keeps_smt_pairs(c, f) ? 2 : 1;
+
+		p->topology = (struct vm_topology){
+			.sockets = 1, .dies = 1, .cores = c->vcpus / threads, .threads = threads
+		};
+	}
+
+	/* Pinning. */
+	if (c->pin_auto) {
+		r = plan_diag_key(
+			d, LOG_NOTICE, c, "cpu", "pin", 0,
+			"automatic pinning comes with the CPU planner; the vCPUs run unpinned for now");
+		if (r < 0)
+			return r;
+	} else if (c->pin && c->n_pin > 0) {
+		r = check_host_cpus(c, f, "pin", c->pin, c->n_pin, d);
+		if (r < 0)
+			return r;
+		p->vcpu_pin = malloc(c->n_pin * sizeof(unsigned));
+		if (!p->vcpu_pin)
+			return -ENOMEM;
+		memcpy(p->vcpu_pin, c->pin, c->n_pin * sizeof(unsigned));
+	}
+	if (c->housekeeping_auto) {
+		r = plan_diag_key(
+			d, LOG_NOTICE, c, "cpu", "housekeeping", 0,
+			"automatic housekeeping CPUs come with the CPU planner; QEMU's own threads run unpinned for now");
+		if (r < 0)
+			return r;
+	} else if (c->housekeeping && c->n_housekeeping > 0) {
+		r = check_host_cpus(c, f, "housekeeping", c->housekeeping, c->n_housekeeping, d);
+		if (r < 0)
+			return r;
+		p->housekeeping = malloc(c->n_housekeeping * sizeof(unsigned));
+		if (!p->housekeeping)
+			return -ENOMEM;
+		memcpy(p->housekeeping, c->housekeeping, c->n_housekeeping * sizeof(unsigned));
+		p->n_housekeeping = c->n_housekeeping;
+		qsort(p->housekeeping, p->n_housekeeping, sizeof(unsigned), cmp_unsigned);
+	}
+	return 0;
+}
+
+static int plan_memory(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		       struct plan_diags *d)
+{
+	const struct host_memory *m = &f->memory;
+	char want[32], have[32];
+	int r;
+
+	format_size(c->memory_bytes, want, sizeof(want));
+	if (m->mem_total_bytes > 0 && c->memory_bytes > m->mem_total_bytes) {
+		format_size(m->mem_total_bytes, have, sizeof(have));
+		r = plan_diag_key(
+			d, LOG_ERR, c, "memory", "size", 0,
+			"%s for the guest, but the host has only %s of RAM (/proc/meminfo MemTotal)",
+			want, have);
+		if (r < 0)
+			return r;
+	}
+
+	if (c->memory_node >= 0) {
+		bool found = false;
+
+		for (size_t i = 0; i < f->cpus.n_nodes; i++)
+			found = found || f->cpus.nodes[i].id == c->memory_node;
+		if (!found) {
+			r = plan_diag_key(
+				d, LOG_ERR, c, "memory", "node", 0,
+				"host NUMA node %d does not exist (/sys/devices/system/node/node%d)",
+				c->memory_node, c->memory_node);
+			if (r < 0)
+				return r;
+		}
+	}
+
+	if (c->balloon && (c->hugepages != HUGEPAGES_NONE || c->n_pci > 0)) {
+		r = plan_diag_key(
+			d, LOG_NOTICE, c, "devices", "balloon", 0,
+			"a balloon cannot take memory back from %s: it only adds a device",
+			c->hugepages != HUGEPAGES_NONE
+				? "hugepage-backed RAM"
+				: "a VM with passthrough (VFIO pins all RAM)");
+		if (r < 0)
+			return r;
+	}
+
+	if (c->hugepages != HUGEPAGES_NONE) {
+		uint64_t size =
+			c->hugepages == HUGEPAGES_1G ? UINT64_C(1) << 30 : UINT64_C(2) << 20;
+		const char *sz = c->hugepages == HUGEPAGES_1G ? "1G" : "2M";
+		unsigned kb = (unsigned)(size >> 10);
+		const struct host_hugepool *pool;
+		uint64_t need = c->memory_bytes / size;
+		char dir[96];
+
+		p->hugepage_size = size;
+		if (c->memory_bytes % size != 0)
+			return plan_diag_key(d, LOG_ERR, c, "memory", "size",
+					     config_key_line(c, "memory", "hugepages"),
+					     "%s is not a multiple of the %s huge page size", want,
+					     sz);
+		if (c->memory_node >= 0)
+			snprintf(dir, sizeof(dir),
+				 "/sys/devices/system/node/node%d/hugepages/hugepages-%ukB",
+				 c->memory_node, kb);
+		else
+			snprintf(dir, sizeof(dir), "/sys/kernel/mm/hugepages/hugepages-%ukB", kb);
+		pool = host_memory_find_pool(m, size, c->memory_node >= 0 ? c->memory_node : -1);
+		if (!pool)
+			return plan_diag_key(
+				d, LOG_ERR, c, "memory", "hugepages", 0,
+				"this host has no %s huge pages (%s is missing): %sboot with hugepagesz=%s hugepages=%" PRIu64
+				" on the kernel command line, or set hugepages = %s",
+				sz, dir,
+				c->hugepages == HUGEPAGES_1G
+					? "the CPU needs 1G page support (pdpe1gb); "
+					: "",
+				sz, need, c->hugepages == HUGEPAGES_1G ? "2M" : "none");
+		return plan_diag_key(
+			d, LOG_NOTICE, c, "memory", "hugepages", 0,
+			"%s huge pages: %" PRIu64 " needed for %s, %" PRIu64 " free of %" PRIu64
+			" reserved (%s/free_hugepages)%s",
+			sz, need, want, pool->free, pool->nr, dir,
+			pool->free >= need ? "" : "; the rest must be reserved before start");
+	}
+	return 0;
+}
+
+static int plan_paths(const struct vm_config *c, const struct vm_paths *paths, struct plan *p,
+		      struct plan_diags *d)
+{
+	char uuid[37];
+
+	if (asprintf(&p->qmp_socket, "%s/qmp.sock", paths->run_dir) < 0)
+		return p->qmp_socket = NULL, -ENOMEM;
+	if (asprintf(&p->swtpm_socket, "%s/swtpm.sock", paths->run_dir) < 0)
+		return p->swtpm_socket = NULL, -ENOMEM;
+	if (asprintf(&p->pid_file, "%s/qemu.pid", paths->run_dir) < 0)
+		return p->pid_file = NULL, -ENOMEM;
+	if (!c->uuid)
+		plan_uuid5(c->name, uuid);
+	p->uuid = strdup(c->uuid ? c->uuid : uuid);
+	return p->uuid ? 0 : -ENOMEM;
+}
+
+/* See struct plan: the fixed order keeps each device's PCI location stable. */
+static int plan_ports(const struct vm_config *c, struct plan *p)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < p->n_hostdevs; i++)
+		n = MAX(n, p->hostdevs[i].port);
+	if (c->usb_controller)
+		p->usb_port = ++n;
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].bus == DISK_BUS_VIRTIO_SCSI) {
+			p->scsi_port = ++n;
+			break;
+		}
+	p->disk_port = calloc(c->n_disks + 1, sizeof(unsigned));
+	p->net_port = calloc(c->n_nets + 1, sizeof(unsigned));
+	if (!p->disk_port || !p->net_port)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].bus == DISK_BUS_VIRTIO_BLK)
+			p->disk_port[i] = ++n;
+	for (size_t i = 0; i < c->n_nets; i++)
+		if (c->nets[i].mode != NET_NONE)
+			p->net_port[i] = ++n;
+	if (c->balloon)
+		p->balloon_port = ++n;
+	p->n_root_ports = n;
+	return 0;
+}
+
+int plan_build(const struct vm_config *c, const struct host_facts *f, const struct host_qemu *q,
+	       const struct firmware_list *fw, const struct vm_paths *paths, struct plan *ret,
+	       struct plan_diags *diags)
+{
+	_cleanup_(plan_done) struct plan p = { 0 };
+	int r;
+
+	r = plan_accel(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_machine(c, q, &p, diags);
+	if (r >= 0)
+		r = plan_firmware(c, f, fw, paths, &p, diags);
+	if (r >= 0)
+		r = plan_cpu(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_memory(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_hyperv(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_pci(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_disks(c, &p, diags);
+	if (r >= 0)
+		r = plan_nets(c, &p, diags);
+	if (r >= 0)
+		r = plan_smbios(c, f, &p, diags);
+	if (r >= 0)
+		r = plan_paths(c, paths, &p, diags);
+	if (r >= 0)
+		r = plan_ports(c, &p);
+	if (r < 0)
+		return r;
+	if (plan_diags_has_error(diags))
+		return -EINVAL;
+
+	*ret = p;
+	p = (struct plan){ 0 };
+	return 0;
+}
+
+void plan_done(struct plan *p)
+{
+	if (!p)
+		return;
+	free(p->machine);
+	free(p->fw_code);
+	free(p->fw_code_format);
+	free(p->fw_vars_template);
+	free(p->fw_vars_format);
+	free(p->nvram_path);
+	free(p->cpu_model);
+	free(p->vcpu_pin);
+	free(p->housekeeping);
+	plan_smbios_done(&p->smbios);
+	free(p->hostdevs);
+	free(p->disk_port);
+	free(p->net_port);
+	free(p->net_mac);
+	free(p->qmp_socket);
+	free(p->swtpm_socket);
+	free(p->pid_file);
+	free(p->uuid);
+	*p = (struct plan){ 0 };
+}

@@ -37,6 +37,19 @@ struct plan_diags {
 void plan_diags_done(struct plan_diags *d);
 bool plan_diags_has_error(const struct plan_diags *d);
 
+/*
+ * One host PCI function given to the VM. Functions of one host slot share a
+ * pcie-root-port, numbered densely from 0 in host order, so a GPU and its
+ * HDMI audio appear as one multifunction device like on real hardware.
+ */
+struct plan_hostdev {
+	struct pci_addr host;
+	const struct vm_pci *cfg; /* the [pci NAME] section it came from */
+	unsigned port;		  /* root port, 1-based (id "rpN") */
+	unsigned function;	  /* guest function on that port */
+	bool multifunction;	  /* function 0 of a port with several functions */
+};
+
 struct plan {
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG, never AUTO */
 	char *machine;	       /* concrete machine type, "pc-q35-7.2" */
@@ -48,16 +61,40 @@ struct plan {
 	char *fw_vars_template, *fw_vars_format;
 	char *nvram_path;
 	bool secure_boot;
+	bool pflash_secure; /* flash writable from SMM only: cfi.pflash01 secure=on */
+
+	char *cpu_model;	/* "host", or a named model ("max" under TCG) */
+	bool cache_passthrough; /* host-cache-info=on,l3-cache=off (KVM + host model) */
+	uint64_t hugepage_size; /* bytes, 0 = normal pages */
 
 	struct vm_topology topology; /* resolved, product == vcpus */
 	unsigned *vcpu_pin;	     /* n = vcpus, NULL when not pinned */
 	unsigned *housekeeping;	     /* sorted */
 	size_t n_housekeeping;
 
+	bool hyperv;	       /* hv-* go on -cpu: KVM and [hyperv] enabled */
+	bool hv_passthrough;   /* hv-passthrough=on instead of hv[] */
 	bool hv[_HV_FLAG_MAX]; /* resolved against KVM's Hyper-V CPUID */
 
 	/* SMBIOS after merging the host's DMI (mode = host) with the config */
 	struct vm_smbios smbios;
+
+	/*
+	 * Devices. Root ports are numbered in a fixed order (passthrough slots,
+	 * USB controller, SCSI controller, virtio-blk disks, NICs) so that adding
+	 * a disk never moves the GPU: Windows keys drivers by PCI location.
+	 * (Then the balloon, when asked for.)
+	 */
+	struct plan_hostdev *hostdevs; /* sorted by host address within a port */
+	size_t n_hostdevs;
+	unsigned n_root_ports;
+	unsigned usb_port;	/* qemu-xhci, 0 = none */
+	unsigned scsi_port;	/* virtio-scsi-pci, 0 = no SCSI disk */
+	unsigned scsi_iothread; /* 1-based, 0 = main loop */
+	unsigned *disk_port;	/* per config disk; 0 for SATA and SCSI disks */
+	unsigned *net_port;	/* per config NIC; 0 for mode = none */
+	unsigned balloon_port;	/* virtio-balloon-pci, 0 = none (the seed's choice) */
+	char (*net_mac)[18];	/* per config NIC: given or derived */
 
 	char *qmp_socket;
 	char *swtpm_socket;

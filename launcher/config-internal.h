@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared between config.c (reader, loader, cross-key checks) and
+ * config-keys.c (the key table and the per-key value parsers). Not part of
+ * the config API: other modules include config.h only.
+ *
+ * A value parser gets the object its section fills (struct vm_config for
+ * the plain sections, struct vm_disk / vm_pci / vm_net for the named ones)
+ * and the value as inih hands it over (stripped, inline ';' comment gone).
+ * On a bad value it returns -EINVAL and sets *ret_why to "what was wrong;
+ * expected WHAT"; the caller adds "FILE:LINE: [section] key: " in front.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "macro.h"
+
+enum section_kind {
+	SECTION_NONE,
+	SECTION_VM,
+	SECTION_MEMORY,
+	SECTION_CPU,
+	SECTION_HYPERV,
+	SECTION_FIRMWARE,
+	SECTION_TPM,
+	SECTION_SMBIOS,
+	SECTION_CLOCK,
+	SECTION_POWER,
+	SECTION_WATCHDOG,
+	SECTION_DEVICES,
+	SECTION_QEMU,
+	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] */
+	SECTION_PCI,
+	SECTION_NET,
+	_SECTION_MAX,
+};
+
+static inline bool section_is_named(enum section_kind s)
+{
+	return s >= SECTION_DISK;
+}
+
+/* "vm", "memory", ..., "disk"; NULL for SECTION_NONE. */
+const char *section_kind_to_string(enum section_kind s);
+enum section_kind section_kind_from_string(const char *s);
+
+struct enum_name {
+	const char *name;
+	int value;
+};
+
+enum key_flags {
+	KEY_REPEATABLE = 1 << 0, /* each occurrence appends ([qemu] extra) */
+};
+
+struct config_key;
+typedef int (*config_key_parse_fn)(const struct config_key *k, void *obj, const char *value,
+				   char **ret_why);
+
+struct config_key {
+	enum section_kind section;
+	const char *name;
+	config_key_parse_fn parse;
+	size_t offset;			/* field in the section's object */
+	const struct enum_name *values; /* enum keys */
+	unsigned min, max;		/* number keys */
+	const char *expect;		/* "an absolute path", NULL: derived from the type */
+	unsigned flags;
+};
+
+const struct config_key *config_key_find(enum section_kind s, const char *name);
+/* All keys, in table order (the order docs/config.md uses). */
+const struct config_key *config_keys_all(size_t *ret_n);
+
+/* "yes or no", "one of none, 2M or 1G", k->expect ...: for "expected %s". */
+int config_key_expect(const struct config_key *k, char **ret);
+
+/* Closest candidate by edit distance, or NULL when nothing is close enough. */
+const char *config_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* Sets *ret_why from the format and returns -EINVAL (-ENOMEM if that fails). */
+int config_why(char **ret_why, const char *fmt, ...) _printf_(2, 3);
+
+/* Used by the cross-key checks too. */
+bool config_path_is_valid(const char *s);
+
+/* Hyper-V flags that must be on for flag f to work (QEMU docs/system/i386/hyperv.rst). */
+size_t hv_flag_requires(enum hv_flag f, const enum hv_flag **ret);
+
+const char *enum_name_lookup(const struct enum_name *table, int value);
+
+extern const struct enum_name disk_media_names[], disk_bus_names[], disk_cache_names[],
+	disk_aio_names[], net_mode_names[], serial_mode_names[], display_names[],
+	firmware_type_names[], smbios_mode_names[];
+
+/* The loader's state, shared with the cross-key checks (config-check.c). */
+struct config_parser {
+	const char *path;
+	const char *buf;
+	size_t len, pos;
+	unsigned line;
+	struct vm_config *c;
+
+	enum section_kind section; /* current section */
+	size_t index;		   /* named sections: index into disks/pci/nets */
+	char *label;		   /* "cpu", "disk system": as in messages and key_lines */
+	unsigned plain_line[_SECTION_MAX];
+
+	char *msg; /* the first error */
+	int r;
+};
+
+/*
+ * Records the first error as "FILE:LINE: [label] key: what" (LINE left out
+ * when 0, "[label] key" when NULL) and returns -EINVAL; later calls keep it.
+ */
+int config_parser_fail(struct config_parser *p, unsigned line, const char *label, const char *key,
+		       const char *fmt, ...) _printf_(5, 6);
+int config_named_section_add(struct vm_config *c, enum section_kind s, const char *name,
+			     unsigned line, size_t *ret_index);
+/* Runs after parsing: fills the key-dependent defaults and checks the rules. */
+int config_check(struct config_parser *p);
+
+/* Limits that the cross-key checks share with the key table. */
+#define CONFIG_MAX_CPU	    4096u /* parse_cpu_list bound; host checks come in the plan */
+#define CONFIG_MAX_VCPUS    1024u
+#define CONFIG_MAX_SECTIONS 64u /* per kind of named section */
+#define CONFIG_MIN_MEMORY   (128ull << 20)
+#define CONFIG_MAX_MEMORY   (16ull << 40)

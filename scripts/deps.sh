@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what gamevm needs to build and to run its tests on Debian 12
+# (bookworm). Idempotent: apt is only asked when a package is missing.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	gcc meson ninja-build pkg-config
+	libpci-dev pci.ids libnuma-dev libseccomp-dev libcap-ng-dev liburing-dev
+	libjson-c-dev libinih-dev libcmocka-dev
+	# the VM stack gamevm drives
+	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
+	# tests
+	python3 clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "gamevm: need root to install: ${missing[*]} (run with sudo)" >&2
+		exit 1
+	fi
+	echo "gamevm: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The user QEMU and swtpm run as (the config's [vm] user defaults to it):
+# a system user without a home or shell, in group kvm for /dev/kvm.
+if ! getent passwd gamevm >/dev/null; then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "gamevm: need root to create the system user 'gamevm' (run with sudo)" >&2
+		exit 1
+	fi
+	getent group kvm >/dev/null || groupadd --system kvm
+	echo "gamevm: creating the system user 'gamevm'"
+	useradd --system --no-create-home --shell /usr/sbin/nologin --groups kvm gamevm
+fi
