@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct cli {
 	const char *root;      /* --root DIR, default "/" */
@@ -16,8 +17,26 @@ struct cli {
 	const char *state_dir; /* --state-dir, default /var/lib/gamevm */
 	char **args;	       /* positional arguments after the verb */
 	size_t n_args;
+	unsigned timeout_s; /* --timeout S (stop, start): stop timeout, 0 = default */
+	unsigned run_for_s; /* --run-for S (start): stop after S seconds, 0 = never */
 };
 
 int verb_cmdline(const struct cli *c);
 int verb_iommu(const struct cli *c);
 int verb_topology(const struct cli *c);
+/*
+ * start returns its exit status (>= 0: 0, 1, 128 + N; docs/supervisor.md)
+ * or a negative errno for a failure before anything ran; status returns 3
+ * for a VM that is not running.
+ */
+int verb_start(const struct cli *c);
+int verb_stop(const struct cli *c);
+int verb_status(const struct cli *c);
+int verb_list(const struct cli *c);
+
+/*
+ * For stop and status: opens --run-dir/NAME and checks its lock is held.
+ * -ESRCH ("VM 'NAME' is not running", logged) otherwise. *ret_pid: the
+ * supervisor's pid from status.json, 0 while it has not written one.
+ */
+int vm_open_running(const struct cli *c, const char *name, int *ret_fd, pid_t *ret_pid);

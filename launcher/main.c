@@ -13,6 +13,7 @@
 #include "config-build.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 
 static const struct verb {
 	const char *name;
@@ -26,6 +27,16 @@ static const struct verb {
 	  "iommu               list IOMMU groups with a verdict per group" },
 	{ "topology", verb_topology, 0, 1,
 	  "topology [CONF]     show packages, L3 domains, SMT pairs, NUMA nodes" },
+	{ "start", verb_start, 1, 1,
+	  "start CONF [--run-for S] [--timeout S]\n"
+	  "                      run the VM in the foreground until it ends" },
+	{ "stop", verb_stop, 1, 1,
+	  "stop NAME [--timeout S]\n"
+	  "                      shut the VM down (ACPI, then quit after S s, default 60)" },
+	{ "status", verb_status, 1, 1,
+	  "status NAME         state, pids, vCPU threads and where they run" },
+	{ "list", verb_list, 0, 0,
+	  "list                every VM under the run directory, running or not" },
 };
 
 static void help(FILE *f)
@@ -41,6 +52,8 @@ static void help(FILE *f)
 		"  --json           machine-readable output\n"
 		"  --run-dir DIR    runtime files (default %s/NAME)\n"
 		"  --state-dir DIR  persistent state (default %s/NAME)\n"
+		"  --timeout S      stop, start: seconds the guest gets to power off\n"
+		"  --run-for S      start: stop the VM after S seconds\n"
 		"  -h, --help       this text\n"
 		"  --version        print the version\n",
 		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR);
@@ -48,7 +61,15 @@ static void help(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ROOT = 256, OPT_JSON, OPT_RUN_DIR, OPT_STATE_DIR, OPT_VERSION };
+	enum {
+		OPT_ROOT = 256,
+		OPT_JSON,
+		OPT_RUN_DIR,
+		OPT_STATE_DIR,
+		OPT_VERSION,
+		OPT_TIMEOUT,
+		OPT_RUN_FOR
+	};
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -56,6 +77,8 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "run-for", required_argument, NULL, OPT_RUN_FOR },
 		{},
 	};
 	struct cli c = {
@@ -89,6 +112,22 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("gamevm %s\n", GAMEVM_VERSION);
 			return EXIT_SUCCESS;
+		case OPT_TIMEOUT:
+		case OPT_RUN_FOR: {
+			unsigned secs;
+
+			/* sigqueue() carries the timeout as an int; a day is plenty. */
+			if (safe_atou(optarg, &secs) < 0 || secs == 0 || secs > 86400) {
+				log_error("--%s: '%s' is not a number of seconds (1 to 86400).",
+					  opt == OPT_TIMEOUT ? "timeout" : "run-for", optarg);
+				return 2;
+			}
+			if (opt == OPT_TIMEOUT)
+				c.timeout_s = secs;
+			else
+				c.run_for_s = secs;
+			break;
+		}
 		default:
 			help(stderr);
 			return 2;
@@ -114,5 +153,6 @@ int main(int argc, char **argv)
 	}
 
 	r = v->run(&c);
-	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	/* A verb returns its exit status (start: how the VM ended) or -errno. */
+	return r < 0 ? EXIT_FAILURE : MIN(r, 255);
 }

@@ -24,6 +24,9 @@ struct vm_paths {
 	const char *state_dir; /* persistent: /var/lib/gamevm/NAME (NVRAM, TPM state) */
 };
 
+/* QEMU's QMP listening socket arrives as this fd (-chardev socket,fd=3). */
+#define PLAN_QMP_FD 3
+
 struct plan_diag {
 	int level; /* LOG_ERR, LOG_WARNING, LOG_NOTICE */
 	char *msg;
@@ -96,9 +99,9 @@ struct plan {
 	unsigned balloon_port;	/* virtio-balloon-pci, 0 = none (the seed's choice) */
 	char (*net_mac)[18];	/* per config NIC: given or derived */
 
-	char *qmp_socket;
+	char *qmp_socket; /* gamevm binds it; QEMU gets the listening fd as PLAN_QMP_FD */
 	char *swtpm_socket;
-	char *pid_file;
+	char *pid_file; /* unused by the argv: gamevm holds QEMU's pidfd */
 	char *uuid;
 };
 

@@ -7,7 +7,7 @@
  *   -m, -object memory-backend, -overcommit, -smp, -uuid, -smbios (0,1,2,3),
  *   -rtc, -global (PIT, S3/S4, watchdog, pflash), -watchdog-action,
  *   -blockdev (firmware), -object iothread, -device pcie-root-port,
- *   vfio-pci, qemu-xhci, disks, TPM, NICs, display, serial, QMP, -pidfile,
+ *   vfio-pci, qemu-xhci, disks, TPM, NICs, display, serial, QMP (fd 3),
  *   -sandbox, -msg, then [qemu] extra.
  *
  * Everything is key=value (not JSON) so a human can read and paste it; every
@@ -312,12 +312,15 @@ static void argv_tail(const struct vm_config *c, const struct plan *p, struct st
 	struct qopts o = { 0 };
 	bool bridge = false;
 
-	qopts_add(&o, "socket,id=qmp");
-	qopts_str(&o, "path", p->qmp_socket);
-	qopts_add(&o, "server=on,wait=off");
+	/*
+	 * gamevm binds the QMP socket itself and hands QEMU the listening fd:
+	 * no child ever creates a path that root later connects to (a
+	 * compromised QEMU could otherwise swap it for a symlink). No -pidfile
+	 * either: gamevm is the parent and holds a pidfd.
+	 */
+	qopts_add(&o, "socket,id=qmp,fd=%d,server=on,wait=off", PLAN_QMP_FD);
 	qopts_push(a, "-chardev", &o);
 	push_pair(a, "-mon", "chardev=qmp,mode=control");
-	push_pair(a, "-pidfile", p->pid_file);
 
 	/* -netdev bridge runs qemu-bridge-helper: the one child QEMU may spawn. */
 	for (size_t i = 0; i < c->n_nets; i++)

@@ -8,7 +8,8 @@ paused by -S before anything ran, that it has the configured vCPU count with
 one host thread each, and that it runs after `cont`.
 
 Until the supervisor lands (issue 3) this script does the supervisor's
-chores itself: the per-VM NVRAM copy and the swtpm process.
+chores itself: the per-VM NVRAM copy, the swtpm process and the QMP
+listening socket QEMU gets as an fd.
 
 Exit 77 = skipped (QEMU or OVMF missing), except under CI=true where a
 missing dependency is a failure.
@@ -175,11 +176,24 @@ def main():
             procs.append(swtpm)
             wait_for(sock, swtpm, "swtpm")
 
-        qmp_path = kv([c for c in opt_value(argv, "-chardev") if "id=qmp" in c][0])["path"]
+        # QMP: like gamevm, bind the socket here and hand QEMU the listening
+        # fd as the number the argv names.
+        qmp_opts = kv([c for c in opt_value(argv, "-chardev") if "id=qmp" in c][0])
+        qmp_fd_num = int(qmp_opts["fd"])
+        qmp_path = os.path.join(vm_run, "qmp.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(qmp_path)
+        listener.listen(1)
+
+        def hand_over():
+            os.dup2(listener.fileno(), qmp_fd_num)
+            os.set_inheritable(qmp_fd_num, True)
+
         log = open(os.path.join(tmp, "qemu.log"), "w+")
-        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                pass_fds=(listener.fileno(),), preexec_fn=hand_over)
         procs.append(qemu)
-        wait_for(qmp_path, qemu, "QEMU")
+        listener.close()
         q = Qmp(qmp_path)
 
         status = q.cmd("query-status")

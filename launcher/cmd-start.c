@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gamevm start CONF [--run-for S] [--timeout S]: plans the VM exactly as
+ * `gamevm cmdline` does (any error: exit non-zero with the host untouched),
+ * prepares its directories, lock, NVRAM and TPM, and hands over to the
+ * supervisor (supervise.c), which runs it in the foreground until it ends.
+ * docs/supervisor.md describes the lifecycle and the exit statuses.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "fileio.h"
+#include "firmware.h"
+#include "host.h"
+#include "hostroot.h"
+#include "log.h"
+#include "macro.h"
+#include "nvram.h"
+#include "plan.h"
+#include "spawn.h"
+#include "strv.h"
+#include "supervise.h"
+#include "swtpm.h"
+#include "tpm.h"
+#include "vm-dirs.h"
+
+#define DEFAULT_QEMU_USER "gamevm"
+#define MAX_GROUPS	  64
+/* Locked guest RAM plus room for QEMU's own pinned allocations (VFIO DMA maps, rings). */
+#define MEMLOCK_SLACK (1ULL << 30)
+
+struct start {
+	struct config_error err;
+	struct host_root root;
+	struct host_facts facts;
+	struct host_qemu qemu;
+	struct firmware_list fw;
+	struct plan_diags diags;
+	struct plan plan;
+	struct strv argv;
+	char *run_dir, *state_dir;
+	struct vm_config *c;
+
+	/* the QEMU user */
+	char *user;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	size_t n_groups;
+	bool switch_user;
+};
+
+static void start_done(struct start *s)
+{
+	config_error_done(&s->err);
+	host_root_close(&s->root);
+	host_facts_done(&s->facts);
+	host_qemu_done(&s->qemu);
+	firmware_list_done(&s->fw);
+	plan_diags_done(&s->diags);
+	plan_done(&s->plan);
+	strv_done(&s->argv);
+	free(s->run_dir);
+	free(s->state_dir);
+	free(s->user);
+	config_free(s->c);
+}
+
+/* Config, host facts, plan, argv: the same steps and messages as `gamevm cmdline`. */
+static int start_plan(const struct cli *cl, struct start *s)
+{
+	struct vm_paths paths;
+	const char *qemu_bin;
+	int r;
+
+	r = config_load(cl->args[0], &s->c, &s->err);
+	if (r < 0) {
+		if (s->err.msg)
+			return log_error_errno(r, "%s", s->err.msg);
+		return log_error_errno(r, "Failed to load '%s': %m", cl->args[0]);
+	}
+	r = host_root_open(cl->root, &s->root);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open host root '%s': %m", cl->root);
+	if (!s->root.is_real)
+		return log_error_errno(
+			-EINVAL,
+			"gamevm start runs a VM on this host: --root is for reading other host trees (cmdline, topology).");
+	r = host_facts_probe(&s->root, &s->facts);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the host: %m");
+	qemu_bin = s->c->qemu_binary ? s->c->qemu_binary : "qemu-system-x86_64";
+	r = host_qemu_probe(&s->root, qemu_bin, &s->qemu);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run '%s -version': %m", qemu_bin);
+	r = firmware_list_load(s->root.root_fd, getenv("XDG_CONFIG_HOME"), getenv("HOME"), &s->fw);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the firmware descriptors: %m");
+	strv_foreach (x, s->fw.skipped)
+		log_debug("Firmware descriptor skipped: %s", *x);
+
+	if (asprintf(&s->run_dir, "%s/%s", cl->run_dir, s->c->name) < 0 ||
+	    asprintf(&s->state_dir, "%s/%s", cl->state_dir, s->c->name) < 0) {
+		s->run_dir = s->state_dir = NULL;
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	}
+	paths = (struct vm_paths){ .run_dir = s->run_dir, .state_dir = s->state_dir };
+
+	r = plan_build(s->c, &s->facts, &s->qemu, &s->fw, &paths, &s->plan, &s->diags);
+	for (size_t i = 0; i < s->diags.n; i++)
+		log_internal(s->diags.v[i].level, 0, "%s", s->diags.v[i].msg);
+	if (r == -EINVAL)
+		return log_error_errno(
+			r,
+			"%s: not starting QEMU with this config on this host; see the errors above.",
+			s->c->path);
+	if (r < 0)
+		return log_error_errno(r, "Failed to plan the VM: %m");
+	r = qemu_argv_build(s->c, &s->plan, &s->qemu, &s->argv);
+	if (r < 0)
+		return log_error_errno(r, "Failed to build the QEMU command line: %m");
+	return 0;
+}
+
+/* The unprivileged user QEMU and swtpm run as, with its groups (kvm). */
+static int start_resolve_user(struct start *s)
+{
+	const char *name = s->c->user ? s->c->user : DEFAULT_QEMU_USER;
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+	int n = MAX_GROUPS, r;
+
+	if (geteuid() != 0) {
+		/* A user unit: QEMU runs as the user running gamevm; no switch possible. */
+		r = getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pwp);
+		if (r != 0 || !pwp)
+			return log_error_errno(r ? -r : -ENOENT, "Cannot look up uid %u: %m",
+					       (unsigned)geteuid());
+		if (s->c->user && !streq(s->c->user, pwp->pw_name))
+			return log_error_errno(
+				-EPERM,
+				"%s: [vm] user = %s, but gamevm runs as '%s', not as root, and cannot switch users; remove the key or run gamevm as root.",
+				s->c->path, s->c->user, pwp->pw_name);
+		s->user = strdup(pwp->pw_name);
+		if (!s->user)
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		s->uid = geteuid();
+		s->gid = getegid();
+		s->switch_user = false;
+		return 0;
+	}
+
+	r = getpwnam_r(name, &pw, buf, sizeof(buf), &pwp);
+	if (r != 0)
+		return log_error_errno(-r, "Cannot look up user '%s': %m", name);
+	if (!pwp)
+		return log_error_errno(
+			-ENOENT,
+			"user '%s' does not exist: create it with 'useradd --system --no-create-home --shell /usr/sbin/nologin --groups kvm %s' or set [vm] user",
+			name, name);
+	if (pw.pw_uid == 0)
+		return log_error_errno(-EPERM,
+				       "%s: [vm] user = %s is root; QEMU must run unprivileged.",
+				       s->c->path, name);
+	if (getgrouplist(name, pw.pw_gid, s->groups, &n) < 0)
+		return log_error_errno(-E2BIG, "User '%s' is in more than %d groups.", name,
+				       MAX_GROUPS);
+	s->n_groups = (size_t)n;
+	s->user = strdup(name);
+	if (!s->user)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	s->uid = pw.pw_uid;
+	s->gid = pw.pw_gid;
+	s->switch_user = true;
+	return 0;
+}
+
+static int find_binary(struct start *s, const char *name, char **ret)
+{
+	int r = spawn_find_binary(s->root.root_fd, name, ret);
+
+	if (r < 0)
+		return log_error_errno(r, "Cannot find '%s' (install swtpm and swtpm-tools): %m",
+				       name);
+	return 0;
+}
+
+static void child_opts(const struct start *s, struct spawn_opts *o)
+{
+	*o = (struct spawn_opts)SPAWN_OPTS_INIT;
+	o->user_name = s->user;
+	/* Unprivileged (a user unit) there is nothing to drop, and no right to touch the bounding
+	 * set. */
+	o->drop_caps = s->switch_user;
+	if (s->switch_user) {
+		o->uid = s->uid;
+		o->gid = s->gid;
+		o->groups = s->groups;
+		o->n_groups = s->n_groups;
+	}
+}
+
+/* NVRAM copy and TPM state: made once, never overwritten. */
+static int start_prepare_state(struct start *s, struct vm_dirs *d)
+{
+	int r;
+
+	if (s->plan.nvram_path && s->plan.fw_vars_template) {
+		const char *base = strrchr(s->plan.nvram_path, '/');
+
+		base = base ? base + 1 : s->plan.nvram_path;
+		r = nvram_copy_once(s->root.root_fd, s->plan.fw_vars_template, d->state_fd, base,
+				    s->uid, s->gid);
+		if (r < 0)
+			return log_error_errno(
+				r, "Failed to copy the UEFI variable store '%s' to '%s': %m",
+				s->plan.fw_vars_template, s->plan.nvram_path);
+		if (r > 0)
+			log_info("Copied the UEFI variable store %s to %s.",
+				 s->plan.fw_vars_template, s->plan.nvram_path);
+	}
+
+	if (s->c->tpm != TPM_NONE) {
+		_cleanup_free_ char *setup = NULL, *swtpm = NULL, *localca = NULL, *why = NULL;
+		struct tpm_setup t;
+
+		r = find_binary(s, "swtpm_setup", &setup);
+		if (r >= 0)
+			r = find_binary(s, "swtpm", &swtpm);
+		if (r >= 0)
+			r = find_binary(s, "swtpm_localca", &localca);
+		if (r < 0)
+			return r;
+		t = (struct tpm_setup){
+			.swtpm_setup_binary = setup,
+			.swtpm_binary = swtpm,
+			.localca_binary = localca,
+			.localca_options =
+				file_exists_at(s->root.root_fd, "etc/swtpm-localca.options") > 0
+					? "/etc/swtpm-localca.options"
+					: NULL,
+			.vm_name = s->c->name,
+			.uuid = s->plan.uuid,
+			.user_name = s->user,
+			.uid = s->switch_user ? s->uid : (uid_t)-1,
+			.gid = s->switch_user ? s->gid : (gid_t)-1,
+			.groups = s->switch_user ? s->groups : NULL,
+			.n_groups = s->switch_user ? s->n_groups : 0,
+			.log_fd = d->swtpm_log_fd,
+		};
+		r = tpm_manufacture(d->state_fd, d->state_path, &t, &why);
+		if (r < 0)
+			return log_error_errno(r, "Failed to manufacture the TPM: %s: %m",
+					       strna(why));
+		if (r > 0)
+			log_info(
+				"Manufactured TPM 2.0 state in %s/%s (EK and platform certificates, sha256 PCRs).",
+				d->state_path, TPM_STATE_SUBDIR);
+	}
+	return 0;
+}
+
+int verb_start(const struct cli *cl)
+{
+	_cleanup_(start_done) struct start s = { .root = HOST_ROOT_NULL };
+	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
+	_cleanup_(strv_done) struct strv swtpm_argv = { 0 };
+	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL;
+	struct spawn_opts qemu_o, swtpm_o;
+	struct vm_paths paths;
+	int r;
+
+	/* The supervisor logs for a person watching or for the journal: give the time. */
+	log_set_timestamps(true);
+
+	r = start_plan(cl, &s);
+	if (r < 0)
+		return r;
+	r = start_resolve_user(&s);
+	if (r < 0)
+		return r;
+
+	paths = (struct vm_paths){ .run_dir = s.run_dir, .state_dir = s.state_dir };
+	r = vm_dirs_open(&paths, s.c->name, s.uid, s.gid, &d, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", strna(why));
+	if (d.stale_qmp || d.stale_swtpm || d.stale_status)
+		log_notice(
+			"Removed files of an earlier run of VM '%s' that did not end cleanly (%s%s%s) from %s.",
+			s.c->name, d.stale_qmp ? "qmp.sock " : "",
+			d.stale_swtpm ? "swtpm.sock " : "", d.stale_status ? "status.json" : "",
+			d.run_path);
+
+	r = start_prepare_state(&s, &d);
+	if (r < 0)
+		return r;
+
+	child_opts(&s, &qemu_o);
+	qemu_o.argv = s.argv.v;
+	if (s.c->memory_lock || s.plan.n_hostdevs > 0)
+		qemu_o.rlimit_memlock = s.c->memory_bytes + MEMLOCK_SLACK;
+
+	if (s.c->tpm != TPM_NONE) {
+		struct swtpm_socket_opts so;
+
+		r = find_binary(&s, "swtpm", &swtpm_bin);
+		if (r < 0)
+			return r;
+		if (asprintf(&tpm_dir, "%s/%s", d.state_path, TPM_STATE_SUBDIR) < 0) {
+			tpm_dir = NULL;
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		}
+		so = (struct swtpm_socket_opts){
+			.binary = swtpm_bin, .state_dir = tpm_dir, .ctrl_fd = 3, .log_fd = 4
+		};
+		r = swtpm_socket_argv(&so, &swtpm_argv);
+		if (r < 0)
+			return log_error_errno(r, "Failed to build the swtpm command line: %m");
+		child_opts(&s, &swtpm_o);
+		swtpm_o.argv = swtpm_argv.v;
+	}
+
+	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s.c->name, s.c->vcpus,
+		 s.plan.accel == ACCEL_KVM ? "KVM" : "TCG",
+		 s.qemu.version_line ? s.qemu.version_line : "QEMU");
+	r = supervise_run(&(struct supervise_params){
+		.name = s.c->name,
+		.root = &s.root,
+		.dirs = &d,
+		.qemu = &qemu_o,
+		.swtpm = s.c->tpm != TPM_NONE ? &swtpm_o : NULL,
+		.vcpu_pin = s.plan.vcpu_pin,
+		.n_vcpus = s.c->vcpus,
+		.housekeeping = s.plan.housekeeping,
+		.n_housekeeping = s.plan.n_housekeeping,
+		.stop_timeout_s = cl->timeout_s,
+		.run_for_s = cl->run_for_s,
+	});
+	return r;
+}

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The supervisor's QMP side: the client driven by the loop (bytes in,
+ * bytes out, timeouts from the tick), QMP events logged with their
+ * meaning, and the startup: query-cpus-fast and query-iothreads, pinning,
+ * then cont.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "supervise-internal.h"
+
+/* ---- QMP plumbing -------------------------------------------------------------------- */
+
+/* Hands what the QMP client wants to send to the loop (which copies it). */
+void sv_qmp_flush(struct sv *sv)
+{
+	const void *ptr;
+	size_t len;
+	int r;
+
+	if (!sv->qmp || !sv->qmp_src || sv->qmp_broken)
+		return;
+	if (qmp_pending_output(sv->qmp, &ptr, &len) < 0 || len == 0)
+		return;
+	r = loop_stream_write(sv->qmp_src, ptr, len);
+	if (r < 0) {
+		qmp_client_fail(sv->qmp, r);
+		return;
+	}
+	(void)qmp_output_consumed(sv->qmp, len);
+}
+
+int sv_qmp_send(struct sv *sv, const char *cmd, qmp_reply_cb cb)
+{
+	int r;
+
+	if (!sv->qmp || sv->qmp_broken)
+		return -ENOTCONN;
+	r = qmp_send_command_timeout(sv->qmp, cmd, NULL, QMP_CMD_TIMEOUT_MS, cb, sv, NULL);
+	if (r < 0)
+		return r;
+	sv_qmp_flush(sv);
+	return 0;
+}
+
+static void on_qmp_grace(struct loop_source *s, void *userdata)
+{
+	struct sv *sv = userdata;
+
+	sv->qmp_grace = loop_source_free(sv->qmp_grace);
+	if (sv->qemu_gone || sv->guest_shutdown || sv->step >= STOP_QUIT)
+		return;
+	if (sv->qmp_error == -ECONNRESET)
+		log_warning("QMP connection to QEMU closed, but QEMU (pid %d) still runs.",
+			    (int)sv->qemu.pid);
+	else
+		log_warning_errno(sv->qmp_error, "QMP connection to QEMU failed: %m");
+	if (sv->phase == PHASE_STARTING) {
+		/* Without QMP the guest can neither be pinned nor started. */
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "QMP is gone before the guest started");
+	} else if (sv->step == STOP_POWERDOWN) {
+		sv_step_quit(sv);
+	}
+}
+
+void sv_on_qmp_broken(struct sv *sv, int error)
+{
+	if (sv->qmp_broken)
+		return;
+	sv->qmp_broken = true;
+	sv->qmp_error = error;
+	sv->qmp_src = loop_source_free(sv->qmp_src);
+	log_debug_errno(error, "QMP connection closed: %m");
+	/* Usually QEMU is exiting: its pidfd fires a moment after the socket closes. */
+	if (sv_arm(sv, &sv->qmp_grace, EXIT_GRACE_USEC, on_qmp_grace) < 0)
+		on_qmp_grace(NULL, sv);
+}
+
+void sv_on_qmp_stream(struct loop_source *s, const void *buf, size_t n, int error, void *userdata)
+{
+	struct sv *sv = userdata;
+	int r;
+
+	if (error < 0)
+		r = error;
+	else if (n == 0)
+		r = qmp_feed_eof(sv->qmp);
+	else
+		r = qmp_feed(sv->qmp, buf, n);
+	if (error < 0)
+		qmp_client_fail(sv->qmp, error);
+	if (r < 0) {
+		sv_on_qmp_broken(sv, r);
+		return;
+	}
+	sv_qmp_flush(sv);
+}
+
+static void log_shutdown(const struct qmp_event *e)
+{
+	static const char *const meaning[_QMP_SHUTDOWN_CAUSE_MAX] = {
+		[QMP_SHUTDOWN_CAUSE_NONE] = "no reason given",
+		[QMP_SHUTDOWN_CAUSE_HOST_ERROR] = "QEMU hit a host error",
+		[QMP_SHUTDOWN_CAUSE_HOST_QMP_QUIT] = "QEMU was told to quit",
+		[QMP_SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET] = "reset over QMP",
+		[QMP_SHUTDOWN_CAUSE_HOST_SIGNAL] = "QEMU received a termination signal",
+		[QMP_SHUTDOWN_CAUSE_HOST_UI] = "closed from QEMU's user interface",
+		[QMP_SHUTDOWN_CAUSE_GUEST_SHUTDOWN] = "the guest powered off",
+		[QMP_SHUTDOWN_CAUSE_GUEST_RESET] = "the guest reset itself",
+		[QMP_SHUTDOWN_CAUSE_GUEST_PANIC] = "the guest panicked",
+		[QMP_SHUTDOWN_CAUSE_SUBSYSTEM_RESET] = "a device reset the machine",
+		[QMP_SHUTDOWN_CAUSE_SNAPSHOT_LOAD] = "a snapshot was loaded",
+	};
+	const char *m =
+		e->reason >= 0 && e->reason < _QMP_SHUTDOWN_CAUSE_MAX ? meaning[e->reason] : NULL;
+	char esc[128];
+
+	if (e->type == QMP_EVENT_SHUTDOWN)
+		log_info("QEMU event SHUTDOWN: %s (reason %s)", m ? m : "unknown reason",
+			 sv_escape(e->reason_str ? e->reason_str : "none", esc, sizeof(esc)));
+	else
+		log_info("QEMU event RESET: the machine was reset: %s (reason %s)",
+			 m ? m : "unknown reason",
+			 sv_escape(e->reason_str ? e->reason_str : "none", esc, sizeof(esc)));
+}
+
+void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *userdata)
+{
+	struct sv *sv = userdata;
+	char esc[128];
+
+	switch (e->type) {
+	case QMP_EVENT_SHUTDOWN:
+		sv->guest_shutdown = true;
+		log_shutdown(e);
+		break;
+	case QMP_EVENT_RESET:
+		log_shutdown(e);
+		break;
+	case QMP_EVENT_STOP:
+		log_info("QEMU event STOP: the guest is paused.");
+		if (sv->phase == PHASE_RUNNING)
+			sv_set_state(sv, VM_STATE_PAUSED);
+		break;
+	case QMP_EVENT_RESUME:
+		log_info("QEMU event RESUME: the guest is running.");
+		if (sv->phase == PHASE_RUNNING)
+			sv_set_state(sv, VM_STATE_RUNNING);
+		break;
+	case QMP_EVENT_POWERDOWN:
+		log_info(
+			"QEMU event POWERDOWN: the ACPI power button was pressed; the guest decides what to do.");
+		break;
+	case QMP_EVENT_GUEST_PANICKED:
+		if (e->has_hyperv_crash)
+			log_error(
+				"QEMU event GUEST_PANICKED: Windows stopped with bug check 0x%llx (0x%llx, 0x%llx, 0x%llx, 0x%llx); action %s.",
+				(unsigned long long)e->hyperv_crash[0],
+				(unsigned long long)e->hyperv_crash[1],
+				(unsigned long long)e->hyperv_crash[2],
+				(unsigned long long)e->hyperv_crash[3],
+				(unsigned long long)e->hyperv_crash[4],
+				strna(qmp_panic_action_to_string(e->panic_action)));
+		else
+			log_error(
+				"QEMU event GUEST_PANICKED: the guest kernel panicked; action %s.",
+				strna(qmp_panic_action_to_string(e->panic_action)));
+		break;
+	case QMP_EVENT_WATCHDOG:
+		log_warning(
+			"QEMU event WATCHDOG: the guest's watchdog expired (the guest hung); action %s.",
+			strna(qmp_watchdog_action_to_string(e->watchdog_action)));
+		break;
+	default:
+		log_debug("QEMU event %s.", sv_escape(e->name, esc, sizeof(esc)));
+		break;
+	}
+}
+
+/* ---- startup: queries, pinning, cont ------------------------------------------------- */
+
+void sv_log_reply_error(const char *cmd, int error, const struct qmp_error *err)
+{
+	char a[128], b[512];
+
+	if (err)
+		log_error("QMP %s failed: %s: %s", cmd, sv_escape(err->class, a, sizeof(a)),
+			  sv_escape(err->desc, b, sizeof(b)));
+	else
+		log_error_errno(error, "QMP %s failed: %m", cmd);
+}
+
+static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		    const struct qmp_error *err, void *userdata);
+
+static void qemu_version_record(struct sv *sv)
+{
+	int major, minor, micro;
+
+	if (sv->st.qemu_version || qmp_version(sv->qmp, &major, &minor, &micro) < 0)
+		return;
+	if (asprintf(&sv->st.qemu_version, "%d.%d.%d", major, minor, micro) < 0)
+		sv->st.qemu_version = NULL;
+}
+
+static int pin_and_record(struct sv *sv)
+{
+	_cleanup_(pin_report_done) struct pin_report rep = { 0 };
+	int r;
+
+	sv->pin_vcpus = calloc(MAX(sv->n_cpus, (size_t)1), sizeof(*sv->pin_vcpus));
+	sv->pin_iothreads = calloc(MAX(sv->n_iothreads, (size_t)1), sizeof(*sv->pin_iothreads));
+	sv->st.vcpus = calloc(MAX(sv->n_cpus, (size_t)1), sizeof(*sv->st.vcpus));
+	sv->st.iothreads = calloc(MAX(sv->n_iothreads, (size_t)1), sizeof(*sv->st.iothreads));
+	if (!sv->pin_vcpus || !sv->pin_iothreads || !sv->st.vcpus || !sv->st.iothreads)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	for (size_t i = 0; i < sv->n_cpus; i++) {
+		const struct qmp_cpu *c = &sv->cpus[i];
+		int host = -1;
+
+		if (sv->p->vcpu_pin && (size_t)c->cpu_index < sv->p->n_vcpus)
+			host = (int)sv->p->vcpu_pin[c->cpu_index];
+		sv->pin_vcpus[i] =
+			(struct pin_vcpu){ .index = (unsigned)c->cpu_index, .tid = c->thread_id };
+		sv->st.vcpus[i] = (struct vm_status_vcpu){ .index = (unsigned)c->cpu_index,
+							   .tid = c->thread_id,
+							   .host_cpu = host };
+	}
+	sv->st.n_vcpus = sv->n_cpus;
+	for (size_t i = 0; i < sv->n_iothreads; i++) {
+		sv->pin_iothreads[i] = (struct pin_iothread){ .id = sv->iothreads[i].id,
+							      .tid = sv->iothreads[i].thread_id };
+		sv->st.iothreads[i].tid = sv->iothreads[i].thread_id;
+		sv->st.iothreads[i].id = strdup(sv->iothreads[i].id);
+		if (!sv->st.iothreads[i].id)
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		sv->st.n_iothreads = i + 1;
+	}
+	sv->pin = (struct pin_target){
+		.pid = sv->qemu.pid,
+		.vcpus = sv->pin_vcpus,
+		.n_vcpus = sv->n_cpus,
+		.iothreads = sv->pin_iothreads,
+		.n_iothreads = sv->n_iothreads,
+		.vcpu_pin = sv->p->vcpu_pin,
+		.n_vcpu_pin = sv->p->vcpu_pin ? sv->p->n_vcpus : 0,
+		.housekeeping = sv->p->housekeeping,
+		.n_housekeeping = sv->p->n_housekeeping,
+	};
+
+	if (sv->p->vcpu_pin && sv->n_cpus != sv->p->n_vcpus)
+		return log_error_errno(-EPROTO, "QEMU reports %zu vCPUs, the plan has %zu.",
+				       sv->n_cpus, sv->p->n_vcpus);
+
+	r = pin_apply(sv->p->root, &sv->pin, &rep);
+	if (r < 0)
+		return log_error_errno(r, "Failed to list the threads of QEMU (pid %d): %m",
+				       (int)sv->qemu.pid);
+	if (!rep.configured) {
+		log_info("No CPU pinning configured: the host scheduler places QEMU's threads.");
+		for (size_t i = 0; i < sv->n_cpus; i++) {
+			_cleanup_free_ char *now = NULL;
+
+			(void)pin_read_cpus_allowed(sv->p->root, sv->qemu.pid,
+						    sv->cpus[i].thread_id, &now);
+			log_info("vCPU %d (tid %d) unpinned -> CPUs %s", sv->cpus[i].cpu_index,
+				 (int)sv->cpus[i].thread_id, now ? now : "?");
+		}
+		return 0;
+	}
+	if (!sv->p->vcpu_pin)
+		log_info(
+			"No vCPU pinning configured: the vCPU threads stay where the scheduler puts them.");
+	if (sv->p->n_housekeeping == 0)
+		log_info("No housekeeping CPUs configured: QEMU's other threads stay unpinned.");
+	for (size_t i = 0; i < rep.n; i++) {
+		_cleanup_free_ char *line = NULL;
+
+		if (pin_entry_format(&rep.v[i], &line) < 0)
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		if (pin_entry_ok(&rep.v[i]))
+			log_info("Pinned %s", line);
+		else
+			log_error("Could not pin %s", line);
+	}
+	if (pin_report_failed(&rep))
+		return log_error_errno(
+			-EIO,
+			"The threads of QEMU are not where the plan puts them; not starting the guest.");
+	return 0;
+}
+
+static void startup_maybe_continue(struct sv *sv)
+{
+	int r;
+
+	if (!sv->have_cpus || !sv->have_iothreads || sv->phase != PHASE_STARTING ||
+	    sv->step != STOP_NONE)
+		return;
+	qemu_version_record(sv);
+	r = pin_and_record(sv);
+	sv_status_write(sv);
+	if (r < 0) {
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "pinning failed");
+		return;
+	}
+	r = sv_qmp_send(sv, "cont", on_cont);
+	if (r < 0) {
+		log_error_errno(r, "Failed to send cont to QEMU: %m");
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "cont failed");
+	}
+}
+
+/*
+ * A failed startup command needs no handling of its own when we are
+ * stopping anyway, or when the connection broke: sv_on_qmp_broken() then
+ * decides, once QEMU's pidfd had a moment to say whether QEMU died.
+ */
+static bool startup_reply_moot(struct sv *sv, struct qmp_client *c)
+{
+	return sv->step != STOP_NONE || qmp_client_error(c) < 0;
+}
+
+void sv_on_cpus(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		const struct qmp_error *err, void *userdata)
+{
+	struct sv *sv = userdata;
+
+	if (error == 0)
+		error = qmp_parse_cpus_fast(ret, &sv->cpus, &sv->n_cpus);
+	if (error < 0) {
+		if (startup_reply_moot(sv, c))
+			return;
+		sv_log_reply_error("query-cpus-fast", error, err);
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "query-cpus-fast failed");
+		return;
+	}
+	sv->have_cpus = true;
+	startup_maybe_continue(sv);
+}
+
+void sv_on_iothreads(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		     const struct qmp_error *err, void *userdata)
+{
+	struct sv *sv = userdata;
+
+	if (error == 0)
+		error = qmp_parse_iothreads(ret, &sv->iothreads, &sv->n_iothreads);
+	if (error < 0) {
+		if (startup_reply_moot(sv, c))
+			return;
+		sv_log_reply_error("query-iothreads", error, err);
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "query-iothreads failed");
+		return;
+	}
+	sv->have_iothreads = true;
+	startup_maybe_continue(sv);
+}
+
+static void on_run_for(struct loop_source *s, void *userdata)
+{
+	struct sv *sv = userdata;
+	char why[64];
+
+	sv->run_for = loop_source_free(sv->run_for);
+	snprintf(why, sizeof(why), "--run-for %u s elapsed", sv->p->run_for_s);
+	sv->stop_requested = true;
+	sv_stop_begin(sv, true, sv->stop_timeout_s, why);
+}
+
+static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		    const struct qmp_error *err, void *userdata)
+{
+	struct sv *sv = userdata;
+	char msg[128];
+	int r;
+
+	if (sv->step != STOP_NONE || (error < 0 && startup_reply_moot(sv, c)))
+		return;
+	if (error < 0) {
+		sv_log_reply_error("cont", error, err);
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "cont failed");
+		return;
+	}
+	sv->phase = PHASE_RUNNING;
+	sv->startup_timer = loop_source_free(sv->startup_timer);
+	sv_set_state(sv, VM_STATE_RUNNING);
+	log_info("VM '%s' is running (QEMU pid %d%s%s).", sv->p->name, (int)sv->qemu.pid,
+		 sv->st.qemu_version ? ", QEMU " : "",
+		 sv->st.qemu_version ? sv->st.qemu_version : "");
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=VM %s running", sv->p->name);
+	sv_notify(msg);
+
+	if (sv->p->run_for_s > 0) {
+		r = loop_add_timer(sv->loop, sv->p->run_for_s * USEC_PER_SEC, false, on_run_for, sv,
+				   &sv->run_for);
+		if (r < 0) {
+			log_error_errno(r, "Failed to arm the --run-for timer: %m");
+			sv_fail(sv);
+			sv_stop_begin(sv, true, sv->stop_timeout_s, "no --run-for timer");
+			return;
+		}
+		log_info("Stopping the VM in %u s (--run-for).", sv->p->run_for_s);
+	}
+}
+
+void sv_on_startup_timeout(struct loop_source *s, void *userdata)
+{
+	struct sv *sv = userdata;
+
+	sv->startup_timer = loop_source_free(sv->startup_timer);
+	if (sv->phase != PHASE_STARTING || sv->step != STOP_NONE)
+		return;
+	log_error("QEMU did not get ready within %d s (QMP greeting, queries, cont).",
+		  STARTUP_TIMEOUT_S);
+	sv_fail(sv);
+	sv_stop_begin(sv, false, 0, "startup timed out");
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The supervisor: from "directories ready, argv built" to "every child
+ * reaped". Spawns swtpm and QEMU (-S), drives QMP (capabilities,
+ * query-cpus-fast, query-iothreads), pins the threads, sends cont, then
+ * supervises until the VM ends, all in one io_uring loop (loop.h):
+ *
+ *   signalfd   SIGTERM/SIGINT/SIGHUP/SIGQUIT start the stop sequence; the
+ *              sigqueue() value (gamevm stop --timeout) is the timeout
+ *   pidfds     QEMU or swtpm exiting is seen at once
+ *   QMP        events logged with their meaning; commands
+ *   timers     QMP timeouts and the thread sweep (1 s tick), --run-for,
+ *              the steps of the stop sequence
+ *
+ * Stop sequence: system_powerdown; again after 3 s; quit when the timeout
+ * passes; SIGKILL 5 s after that. swtpm dying stops the VM (quit, then
+ * SIGKILL); QEMU exiting stops swtpm (SIGTERM, then SIGKILL).
+ *
+ * This is launcher code: it logs (common/log.h) and sends sd_notify.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostroot.h"
+#include "spawn.h"
+#include "vm-dirs.h"
+
+#define SUPERVISE_STOP_TIMEOUT_DEFAULT_S 60
+/* Between the first and the second ACPI power button press. */
+#define SUPERVISE_POWERDOWN_REPEAT_S 3
+/* From quit (or SIGTERM to a child) to SIGKILL. */
+#define SUPERVISE_KILL_AFTER_S 5
+
+/* gamevm start's exit statuses (docs/supervisor.md); 128 + N: QEMU was killed by signal N. */
+enum {
+	SUPERVISE_EXIT_OK = 0,	    /* guest shut down, or an orderly stop completed */
+	SUPERVISE_EXIT_FAILURE = 1, /* QEMU error, swtpm died, start failed, SIGKILL needed */
+};
+
+struct supervise_params {
+	const char *name;
+	const struct host_root *root; /* proc_fd: QEMU's threads */
+	/*
+	 * Opened and locked. Its listening sockets are handed to the children
+	 * and then closed here, so a dead child shows up as a closed
+	 * connection, not a hang; its logs receive the children's output.
+	 */
+	struct vm_dirs *dirs;
+
+	/* Both carry argv, user, groups, rlimits; fds and stdio are filled in here. */
+	const struct spawn_opts *qemu;
+	const struct spawn_opts *swtpm; /* NULL: no TPM */
+
+	const unsigned *vcpu_pin; /* per vCPU index, NULL = not pinned */
+	size_t n_vcpus;
+	const unsigned *housekeeping;
+	size_t n_housekeeping;
+
+	unsigned stop_timeout_s; /* for signals without a value and --run-for; 0 = default */
+	unsigned run_for_s;	 /* 0 = until stopped */
+};
+
+/*
+ * Runs the VM to its end and returns gamevm start's exit status (>= 0, see
+ * above); every child is reaped by then, whatever happened. The caller
+ * closes the dirs (removing sockets and status.json, releasing the lock).
+ */
+int supervise_run(const struct supervise_params *p);

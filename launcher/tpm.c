@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "spawn.h"
+#include "strv.h"
+#include "swtpm.h"
+#include "tpm.h"
+
+#define TPM_SETUP_CONF	       "swtpm_setup.conf"
+#define TPM_LOCALCA_CONF       "swtpm-localca.conf"
+#define TPM_DEFAULT_TIMEOUT_MS (60 * 1000)
+
+static int tpm_fail(char **error, int err, const char *fmt, ...) _printf_(3, 4);
+static int tpm_fail(char **error, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (error) {
+		va_start(ap, fmt);
+		if (vasprintf(&s, fmt, ap) < 0)
+			s = NULL;
+		va_end(ap);
+		free(*error);
+		*error = s;
+	}
+	return -(err > 0 ? err : EIO);
+}
+
+/* state_fd/name as a directory owned by uid:gid, mode 0700, opened. */
+static int subdir_make_open(int state_fd, const char *name, uid_t uid, gid_t gid, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (mkdirat(state_fd, name, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(state_fd, name, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW | O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Root-owned 0644 file in dir_fd, replaced atomically. */
+static int file_replace_at(int dir_fd, const char *name, const char *text)
+{
+	char tmp[128];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text), off = 0;
+	int r = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	(void)unlinkat(dir_fd, tmp, 0);
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	while (off < len && r == 0) {
+		ssize_t n = RETRY_EINTR(write(fd, text + off, len - off));
+
+		if (n < 0)
+			r = -errno;
+		else
+			off += (size_t)n;
+	}
+	if (r == 0 && (fsync(fd) < 0 || renameat(dir_fd, tmp, dir_fd, name) < 0))
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dir_fd, tmp, 0);
+	return r;
+}
+
+static int tpm_write_configs(int state_fd, const char *state_path, const struct tpm_setup *t,
+			     char **error)
+{
+	_cleanup_free_ char *setup = NULL, *ca = NULL, *ca_dir = NULL, *ca_conf = NULL;
+	int r;
+
+	if (asprintf(&ca_dir, "%s/%s", state_path, TPM_CA_SUBDIR) < 0) {
+		ca_dir = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&ca_conf, "%s/%s", state_path, TPM_LOCALCA_CONF) < 0) {
+		ca_conf = NULL;
+		return -ENOMEM;
+	}
+	r = swtpm_config_build(t->localca_binary, ca_conf, t->localca_options, ca_dir, &setup, &ca);
+	if (r < 0)
+		return tpm_fail(error, -r, "building the swtpm_setup configuration for '%s'",
+				state_path);
+	r = file_replace_at(state_fd, TPM_SETUP_CONF, setup);
+	if (r >= 0)
+		r = file_replace_at(state_fd, TPM_LOCALCA_CONF, ca);
+	if (r < 0)
+		return tpm_fail(error, -r, "writing the swtpm_setup configuration in '%s'",
+				state_path);
+	return 0;
+}
+
+int tpm_manufacture(int state_fd, const char *state_path, const struct tpm_setup *t, char **error)
+{
+	_cleanup_(child_kill_and_reap) struct child c = CHILD_NULL;
+	_cleanup_close_ int tpm_fd = -1, ca_fd = -1;
+	_cleanup_free_ char *tpm_dir = NULL, *conf = NULL, *why = NULL;
+	_cleanup_(strv_done) struct strv argv = { 0 };
+	int timeout = t->timeout_ms > 0 ? t->timeout_ms : TPM_DEFAULT_TIMEOUT_MS;
+	char buf[128];
+	int status, r;
+
+	if (state_fd < 0 || isempty(state_path) || !t || isempty(t->swtpm_setup_binary) ||
+	    isempty(t->localca_binary) || isempty(t->vm_name) || isempty(t->uuid))
+		return -EINVAL;
+
+	r = subdir_make_open(state_fd, TPM_STATE_SUBDIR, t->uid, t->gid, &tpm_fd);
+	if (r < 0)
+		return tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_STATE_SUBDIR);
+	r = subdir_make_open(state_fd, TPM_CA_SUBDIR, t->uid, t->gid, &ca_fd);
+	if (r < 0)
+		return tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_CA_SUBDIR);
+
+	r = tpm_state_present(tpm_fd);
+	if (r < 0)
+		return tpm_fail(error, -r, "checking '%s/%s/%s'", state_path, TPM_STATE_SUBDIR,
+				SWTPM_STATE_FILE);
+	if (r > 0)
+		return 0;
+	/*
+	 * An empty state file is what a manufacture killed half-way leaves;
+	 * with --not-overwrite swtpm_setup would take it as existing state.
+	 */
+	(void)unlinkat(tpm_fd, SWTPM_STATE_FILE, 0);
+
+	r = tpm_write_configs(state_fd, state_path, t, error);
+	if (r < 0)
+		return r;
+
+	if (asprintf(&tpm_dir, "%s/%s", state_path, TPM_STATE_SUBDIR) < 0 ||
+	    asprintf(&conf, "%s/%s", state_path, TPM_SETUP_CONF) < 0)
+		return -ENOMEM;
+	r = swtpm_setup_argv(&(struct swtpm_setup_opts){ .binary = t->swtpm_setup_binary,
+							 .swtpm_binary = t->swtpm_binary,
+							 .state_dir = tpm_dir,
+							 .config = conf,
+							 .vm_name = t->vm_name,
+							 .uuid = t->uuid },
+			     &argv);
+	if (r < 0)
+		return tpm_fail(error, -r, "building the swtpm_setup command line");
+
+	struct spawn_opts o = SPAWN_OPTS_INIT;
+	o.argv = argv.v;
+	o.user_name = t->user_name;
+	o.uid = t->uid;
+	o.gid = t->gid;
+	o.groups = t->groups;
+	o.n_groups = t->n_groups;
+	o.stdout_fd = t->log_fd;
+	o.stderr_fd = t->log_fd;
+	r = spawn_child(&o, "swtpm_setup", &c, &why);
+	if (r < 0)
+		return tpm_fail(error, -r, "starting swtpm_setup: %s", strna(why));
+
+	r = child_wait(&c, timeout, &status);
+	if (r == -ETIMEDOUT)
+		return tpm_fail(error, ETIMEDOUT, "swtpm_setup did not finish within %d s",
+				timeout / 1000);
+	if (r < 0)
+		return tpm_fail(error, -r, "waiting for swtpm_setup");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return tpm_fail(error, EIO, "swtpm_setup %s",
+				child_status_to_string(status, buf, sizeof(buf)));
+
+	r = tpm_state_present(tpm_fd);
+	if (r <= 0)
+		return tpm_fail(error, r < 0 ? -r : EIO, "swtpm_setup left no '%s' in '%s'",
+				SWTPM_STATE_FILE, tpm_dir);
+	return 1;
+}
