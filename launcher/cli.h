@@ -33,6 +33,8 @@ int verb_start(const struct cli *c);
 int verb_stop(const struct cli *c);
 int verb_status(const struct cli *c);
 int verb_list(const struct cli *c);
+/* Replays the undo journal a killed gamevm left in --run-dir/NAME. */
+int verb_cleanup(const struct cli *c);
 
 /*
  * For stop and status: opens --run-dir/NAME and checks its lock is held.

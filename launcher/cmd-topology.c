@@ -3,8 +3,11 @@
  * gamevm topology [CONF]: the host's CPU layout as a pinning plan needs it:
  * packages, L3 domains (size, CPUs, and the SMT sibling groups inside each,
  * "0,16  1,17 ..."), P/E core types on hybrid Intel, NUMA nodes with their
- * memory, and the hugepage pools. With CONF, the config's explicit vCPU pin
- * map is shown against that layout. --json prints the same data.
+ * memory, and the hugepage pools. With CONF, the CPU plan for it follows
+ * (planner.h: the pin map, auto or from the config, per L3 domain and per
+ * vCPU, the housekeeping set, the guest topology and the planner's
+ * warnings). It only reports: a plan with errors still exits 0, the errors
+ * are part of the report. --json prints the same data.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "planner.h"
 
 /* Items per output line in the SMT group lists. */
 #define GROUPS_PER_LINE 8
@@ -308,56 +312,189 @@ static void print_memory(const struct host_memory *m)
 	}
 }
 
-static int print_pin_map(const struct host_cpus *c, const struct vm_config *conf)
+static const char *level_to_string(int level)
 {
-	printf("\nCPU pinning in '%s' (%u vCPUs)\n", conf->path, conf->vcpus);
-	if (conf->pin_auto) {
-		printf("  pin = auto: the CPU plan for it arrives with the planner.\n");
-	} else if (!conf->pin || conf->n_pin == 0) {
-		printf("  not pinned: vCPUs float over all host CPUs.\n");
-	} else {
-		for (size_t i = 0; i < conf->n_pin; i++) {
-			const struct host_cpu *cpu = host_cpus_find(c, conf->pin[i]);
+	return level <= LOG_ERR ? "error" : level == LOG_WARNING ? "warning" : "notice";
+}
 
-			printf("  vCPU %2zu -> CPU %2u", i, conf->pin[i]);
-			if (!cpu)
-				printf("  (not on this host)\n");
-			else if (!cpu->online)
-				printf("  (offline)\n");
-			else {
-				if (cpu->l3 >= 0)
-					printf("  L3 #%d", cpu->l3);
-				printf("  core %2d thread %d", cpu->core_index, cpu->smt_index);
-				if (cpu->type != CORE_TYPE_UNKNOWN)
-					printf("  %s", cpu->type == CORE_TYPE_PERFORMANCE
-							       ? "P-core"
-							       : "E-core");
-				printf("\n");
+static bool cpu_in(const unsigned *v, size_t n, unsigned cpu)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == cpu)
+			return true;
+	return false;
+}
+
+/* "L3 #0 (96M): vCPUs 0-15 on CPUs 0-7,16-23; housekeeping on CPUs 8,24; idle CPUs ..." */
+static int print_plan_domains(const struct host_cpus *c, const struct vm_config *conf,
+			      const struct cpu_plan *p)
+{
+	size_t n = MAX(c->n_cpus, 1);
+	_cleanup_free_ unsigned *vs = malloc(MAX(conf->vcpus, 1) * sizeof(unsigned)),
+				*vc = malloc(MAX(conf->vcpus, 1) * sizeof(unsigned)),
+				*hk = malloc(n * sizeof(unsigned)),
+				*idle = malloc(n * sizeof(unsigned));
+
+	if (!vs || !vc || !hk || !idle)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	printf("  by L3 domain:\n");
+	for (int l = -1; l < (int)c->n_l3s; l++) {
+		_cleanup_free_ char *vl = NULL, *cl = NULL, *hl = NULL, *il = NULL;
+		size_t nv = 0, nh = 0, ni = 0;
+		char size[32];
+		bool any = false;
+
+		for (size_t i = 0; i < c->n_cpus; i++) {
+			const struct host_cpu *cpu = &c->cpus[i];
+			bool vcpu = p->vcpu_pin && cpu_in(p->vcpu_pin, conf->vcpus, cpu->id);
+
+			if (!cpu->online || cpu->l3 != l)
+				continue;
+			any = true;
+			if (cpu_in(p->housekeeping, p->n_housekeeping, cpu->id))
+				hk[nh++] = cpu->id;
+			else if (!vcpu)
+				idle[ni++] = cpu->id;
+		}
+		if (!any)
+			continue;
+		for (unsigned v = 0; p->vcpu_pin && v < conf->vcpus; v++) {
+			const struct host_cpu *cpu = host_cpus_find(c, p->vcpu_pin[v]);
+
+			if (cpu && cpu->online && cpu->l3 == l) {
+				vs[nv] = v;
+				vc[nv++] = p->vcpu_pin[v];
 			}
 		}
+		if (l >= 0)
+			printf("    L3 #%d (%s):", l,
+			       c->l3s[l].size_bytes
+				       ? format_mem(c->l3s[l].size_bytes, size, sizeof(size))
+				       : "size unknown");
+		else
+			printf("    no L3 information:");
+		if (nv > 0) {
+			qsort(vc, nv, sizeof(*vc), cmp_unsigned);
+			/* A CPU pinned twice is listed once. */
+			size_t m = 0;
+			for (size_t i = 0; i < nv; i++)
+				if (m == 0 || vc[m - 1] != vc[i])
+					vc[m++] = vc[i];
+			if (format_cpu_list(vs, nv, &vl) < 0 || format_cpu_list(vc, m, &cl) < 0)
+				return log_error_errno(-ENOMEM, "Out of memory.");
+			printf(" vCPU%s %s on CPU%s %s", nv > 1 ? "s" : "", vl, m > 1 ? "s" : "",
+			       cl);
+		}
+		if (nh > 0) {
+			if (format_cpu_list(hk, nh, &hl) < 0)
+				return log_error_errno(-ENOMEM, "Out of memory.");
+			printf("%s housekeeping on CPU%s %s", nv ? ";" : "", nh > 1 ? "s" : "", hl);
+		}
+		if (ni > 0) {
+			if (format_cpu_list(idle, ni, &il) < 0)
+				return log_error_errno(-ENOMEM, "Out of memory.");
+			printf("%s idle CPU%s %s", nv || nh ? ";" : "", ni > 1 ? "s" : "", il);
+		}
+		printf("\n");
 	}
-	if (conf->housekeeping_auto) {
-		printf("  housekeeping = auto: chosen by the planner.\n");
-	} else if (conf->n_housekeeping > 0) {
-		_cleanup_free_ unsigned *sorted = NULL;
-		_cleanup_free_ char *list = NULL;
-		size_t n_shared = 0;
+	return 0;
+}
 
-		sorted = malloc(conf->n_housekeeping * sizeof(*sorted));
-		if (!sorted)
-			return log_error_errno(-ENOMEM, "Out of memory.");
-		memcpy(sorted, conf->housekeeping, conf->n_housekeeping * sizeof(*sorted));
-		qsort(sorted, conf->n_housekeeping, sizeof(*sorted), cmp_unsigned);
-		if (format_cpu_list(sorted, conf->n_housekeeping, &list) < 0)
-			return log_error_errno(-ENOMEM, "Out of memory.");
-		printf("  emulator and I/O threads -> CPUs %s", list);
-		/* The seed shares core 0 with vCPUs 0-1 on purpose; say so. */
-		for (size_t i = 0; i < conf->n_pin; i++)
-			if (bsearch(&conf->pin[i], sorted, conf->n_housekeeping, sizeof(*sorted),
-				    cmp_unsigned))
-				printf(n_shared++ ? ", %zu" : " (shared with vCPU %zu", i);
-		printf("%s\n", n_shared ? ")" : "");
+static void print_vcpu_lines(const struct host_cpus *c, const struct vm_config *conf,
+			     const struct cpu_plan *p)
+{
+	for (unsigned i = 0; i < conf->vcpus; i++) {
+		const struct host_cpu *cpu = host_cpus_find(c, p->vcpu_pin[i]);
+
+		printf("  vCPU %2u -> CPU %2u", i, p->vcpu_pin[i]);
+		if (!cpu) {
+			printf("  (not on this host)\n");
+			continue;
+		}
+		if (!cpu->online) {
+			printf("  (offline)\n");
+			continue;
+		}
+		if (cpu->l3 >= 0)
+			printf("  L3 #%d", cpu->l3);
+		printf("  core %2d thread %d", cpu->core_index, cpu->smt_index);
+		if (c->n_nodes > 1 && cpu->node >= 0)
+			printf("  node %d", cpu->node);
+		if (cpu->type != CORE_TYPE_UNKNOWN)
+			printf("  %s", cpu->type == CORE_TYPE_PERFORMANCE ? "P-core" : "E-core");
+		printf("\n");
 	}
+}
+
+static int print_housekeeping(const struct vm_config *conf, const struct cpu_plan *p)
+{
+	_cleanup_free_ char *list = NULL;
+	size_t n_shared = 0;
+
+	if (p->n_housekeeping == 0) {
+		printf("  no housekeeping set: QEMU's own threads float over all host CPUs.\n");
+		return 0;
+	}
+	if (format_cpu_list(p->housekeeping, p->n_housekeeping, &list) < 0)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	printf("  emulator and I/O threads -> CPUs %s", list);
+	/* The seed shares core 0 with vCPUs 0-1 on purpose; say so. */
+	for (unsigned i = 0; p->vcpu_pin && i < conf->vcpus; i++)
+		if (cpu_in(p->housekeeping, p->n_housekeeping, p->vcpu_pin[i]))
+			printf(n_shared++ ? ", %u" : " (shared with vCPU %u", i);
+	printf("%s\n", n_shared ? ")" : "");
+	return 0;
+}
+
+/* The plan for CONF beside the host layout printed above it. */
+static int print_plan(const struct host_cpus *c, const struct vm_config *conf,
+		      const struct planner_input *in, const struct cpu_plan *p)
+{
+	const struct vm_topology *t = &p->topology;
+	bool explicit_topology = conf->topology.sockets || conf->topology.dies ||
+				 conf->topology.cores || conf->topology.threads;
+	int r;
+
+	printf("\nCPU plan for '%s' (%u vCPUs)\n", conf->path, conf->vcpus);
+	printf("  %s, %s, topology from the %s\n",
+	       conf->pin_auto ? "pin = auto"
+	       : conf->n_pin  ? "pin from the config"
+			      : "no pin",
+	       conf->housekeeping_auto ? "housekeeping = auto"
+	       : conf->n_housekeeping  ? "housekeeping from the config"
+				       : "no housekeeping",
+	       explicit_topology ? "config" : "plan");
+	printf("  guest topology: %u socket%s, %u die%s, %u core%s, %u thread%s per core\n",
+	       t->sockets, t->sockets == 1 ? "" : "s", t->dies, t->dies == 1 ? "" : "s", t->cores,
+	       t->cores == 1 ? "" : "s", t->threads, t->threads == 1 ? "" : "s");
+	if (c->n_nodes > 1) {
+		if (p->node >= 0)
+			printf("  NUMA: vCPUs on node %d", p->node);
+		else
+			printf("  NUMA: vCPUs %s", p->vcpu_pin ? "on several nodes" : "not pinned");
+		if (in->gpu_node >= 0)
+			printf("; GPU %s on node %d", in->gpu, in->gpu_node);
+		if (in->memory_node >= 0)
+			printf("; [memory] node = %d", in->memory_node);
+		printf("\n");
+	}
+
+	if (p->vcpu_pin) {
+		r = print_plan_domains(c, conf, p);
+		if (r < 0)
+			return r;
+		print_vcpu_lines(c, conf, p);
+	} else if (conf->pin_auto) {
+		printf("  no pin map: see the error below.\n");
+	} else {
+		printf("  not pinned: vCPUs float over all host CPUs.\n");
+	}
+	r = print_housekeeping(conf, p);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_diags; i++)
+		printf("  %s: [%s] %s: %s\n", level_to_string(p->diags[i].level),
+		       p->diags[i].section, p->diags[i].key, p->diags[i].msg);
 	return 0;
 }
 
@@ -558,11 +695,91 @@ static int pin_map_to_json(const struct vm_config *conf, struct json_object *o)
 	return r;
 }
 
+static int plan_vcpu_to_json(const struct host_cpus *c, unsigned v, unsigned id,
+			     struct json_object *a)
+{
+	const struct host_cpu *cpu = host_cpus_find(c, id);
+	bool known = cpu && cpu->online;
+	const char *type = known ? core_type_to_string(cpu->type) : NULL;
+	struct json_object *e = json_object_new_object();
+	int r;
+
+	r = json_push(a, e);
+	r = r ?: json_add(e, "vcpu", json_object_new_int64(v), false);
+	r = r ?: json_add(e, "cpu", json_object_new_int64(id), false);
+	r = r ?: json_add(e, "exists", json_object_new_boolean(known), false);
+	r = r ?: json_add(e, "l3", known ? json_int_or_null(cpu->l3) : NULL, !known || cpu->l3 < 0);
+	r = r
+		    ?: json_add(e, "core", known ? json_int_or_null(cpu->core_index) : NULL,
+				!known || cpu->core_index < 0);
+	r = r
+		    ?: json_add(e, "thread", known ? json_int_or_null(cpu->smt_index) : NULL,
+				!known || cpu->smt_index < 0);
+	r = r
+		    ?: json_add(e, "node", known ? json_int_or_null(cpu->node) : NULL,
+				!known || cpu->node < 0);
+	r = r ?: json_add(e, "type", type ? json_object_new_string(type) : NULL, !type);
+	return r;
+}
+
+static int plan_to_json(const struct host_cpus *c, const struct vm_config *conf,
+			const struct planner_input *in, const struct cpu_plan *p,
+			struct json_object *o)
+{
+	struct json_object *t = NULL, *vcpus = NULL, *diags = NULL;
+	_cleanup_free_ char *hk = NULL;
+	int r = 0;
+
+	if (p->n_housekeeping > 0 && format_cpu_list(p->housekeeping, p->n_housekeeping, &hk) < 0)
+		return -ENOMEM;
+	r = r ?: json_add(o, "topology", t = json_object_new_object(), false);
+	r = r ?: json_add(t, "sockets", json_object_new_int64(p->topology.sockets), false);
+	r = r ?: json_add(t, "dies", json_object_new_int64(p->topology.dies), false);
+	r = r ?: json_add(t, "cores", json_object_new_int64(p->topology.cores), false);
+	r = r ?: json_add(t, "threads", json_object_new_int64(p->topology.threads), false);
+	r = r
+		    ?: json_add(o, "vcpu_pin",
+				p->vcpu_pin ? json_cpu_array(p->vcpu_pin, conf->vcpus) : NULL,
+				!p->vcpu_pin);
+	r = r ?: json_add(o, "pin_planned", json_object_new_boolean(p->pin_planned), false);
+	r = r
+		    ?: json_add(o, "housekeeping",
+				hk ? json_cpu_array(p->housekeeping, p->n_housekeeping) : NULL,
+				!hk);
+	r = r ?: json_add(o, "housekeeping_list", hk ? json_object_new_string(hk) : NULL, !hk);
+	r = r
+		    ?: json_add(o, "housekeeping_planned",
+				json_object_new_boolean(p->housekeeping_planned), false);
+	r = r ?: json_add(o, "node", json_int_or_null(p->node), p->node < 0);
+	r = r
+		    ?: json_add(o, "gpu", in->gpu[0] ? json_object_new_string(in->gpu) : NULL,
+				!in->gpu[0]);
+	r = r ?: json_add(o, "gpu_node", json_int_or_null(in->gpu_node), in->gpu_node < 0);
+	r = r ?: json_add(o, "vcpus", vcpus = json_object_new_array(), false);
+	for (unsigned v = 0; r >= 0 && p->vcpu_pin && v < conf->vcpus; v++)
+		r = plan_vcpu_to_json(c, v, p->vcpu_pin[v], vcpus);
+	r = r ?: json_add(o, "diagnostics", diags = json_object_new_array(), false);
+	for (size_t i = 0; r >= 0 && i < p->n_diags; i++) {
+		struct json_object *e = json_object_new_object();
+
+		r = json_push(diags, e);
+		r = r
+			    ?: json_add(e, "level",
+					json_object_new_string(level_to_string(p->diags[i].level)),
+					false);
+		r = r ?: json_add(e, "section", json_object_new_string(p->diags[i].section), false);
+		r = r ?: json_add(e, "key", json_object_new_string(p->diags[i].key), false);
+		r = r ?: json_add(e, "message", json_object_new_string(p->diags[i].msg), false);
+	}
+	return r;
+}
+
 static int print_json(const struct host_cpus *c, const struct host_memory *m,
-		      const struct vm_config *conf)
+		      const struct vm_config *conf, const struct planner_input *in,
+		      const struct cpu_plan *p)
 {
 	_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
-	struct json_object *mem = NULL, *cfg = NULL;
+	struct json_object *mem = NULL, *cfg = NULL, *plan = NULL;
 	int r = 0;
 
 	if (!o)
@@ -573,6 +790,8 @@ static int print_json(const struct host_cpus *c, const struct host_memory *m,
 	if (conf) {
 		r = r ?: json_add(o, "config", cfg = json_object_new_object(), false);
 		r = r ?: pin_map_to_json(conf, cfg);
+		r = r ?: json_add(o, "plan", plan = json_object_new_object(), false);
+		r = r ?: plan_to_json(c, conf, in, p, plan);
 	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to format the topology as JSON: %m");
@@ -582,12 +801,41 @@ static int print_json(const struct host_cpus *c, const struct host_memory *m,
 	return 0;
 }
 
+/*
+ * The plan for conf on this host. The GPU's NUMA node needs the PCI
+ * devices; a host whose PCI devices cannot be read plans without it.
+ */
+static int plan_config(const struct host_root *h, const struct host_cpus *cpus,
+		       const struct vm_config *conf, struct planner_input *ret_in,
+		       struct cpu_plan *ret)
+{
+	_cleanup_(host_pci_done) struct host_pci pci = {};
+	bool have_pci = false;
+	int r;
+
+	if (conf->n_pci > 0) {
+		r = host_pci_probe(h, &pci);
+		if (r < 0)
+			log_debug_errno(
+				r,
+				"Failed to read the PCI devices, planning without the GPU's NUMA node: %m");
+		have_pci = r >= 0;
+	}
+	planner_input_from_config(conf, have_pci ? &pci : NULL, ret_in);
+	r = planner_build(cpus, ret_in, ret);
+	if (r < 0)
+		return log_error_errno(r, "Failed to plan the CPUs of '%s': %m", conf->path);
+	return 0;
+}
+
 int verb_topology(const struct cli *c)
 {
 	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
 	_cleanup_(host_cpus_done) struct host_cpus cpus = {};
 	_cleanup_(host_memory_done) struct host_memory mem = {};
 	_cleanup_(config_freep) struct vm_config *conf = NULL;
+	_cleanup_(cpu_plan_done) struct cpu_plan plan = { .node = -1 };
+	struct planner_input in = { .gpu_node = -1, .memory_node = -1 };
 	char path[4096];
 	int r;
 
@@ -613,8 +861,14 @@ int verb_topology(const struct cli *c)
 				       "Failed to read the memory and hugepage pools in '%s': %m",
 				       host_root_path(&h, "", NULL, path, sizeof(path)));
 
+	if (conf) {
+		r = plan_config(&h, &cpus, conf, &in, &plan);
+		if (r < 0)
+			return r;
+	}
+
 	if (c->json)
-		return print_json(&cpus, &mem, conf);
+		return print_json(&cpus, &mem, conf, &in, &plan);
 
 	r = print_cpus(&cpus);
 	if (r < 0)
@@ -624,6 +878,6 @@ int verb_topology(const struct cli *c)
 		return r;
 	print_memory(&mem);
 	if (conf)
-		return print_pin_map(&cpus, conf);
+		return print_plan(&cpus, conf, &in, &plan);
 	return 0;
 }

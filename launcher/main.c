@@ -37,6 +37,8 @@ static const struct verb {
 	  "status NAME         state, pids, vCPU threads and where they run" },
 	{ "list", verb_list, 0, 0,
 	  "list                every VM under the run directory, running or not" },
+	{ "cleanup", verb_cleanup, 1, 1,
+	  "cleanup NAME        undo the host changes a killed gamevm left behind" },
 };
 
 static void help(FILE *f)

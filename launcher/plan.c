@@ -16,6 +16,7 @@
 #include <syslog.h>
 
 #include "plan-internal.h"
+#include "planner.h"
 
 /* The oldest QEMU gamevm's argv is checked against (Debian 12's). */
 #define QEMU_MIN_MAJOR 7
@@ -307,71 +308,12 @@ static int plan_firmware(const struct vm_config *c, const struct host_facts *f,
 	return 0;
 }
 
-static bool pin_keeps_smt_pairs(const struct vm_config *c, const struct host_facts *f)
-{
-	if (!c->pin || c->vcpus < 2 || c->vcpus % 2 != 0)
-		return false;
-	for (size_t i = 0; i + 1 < c->n_pin; i += 2) {
-		const struct host_cpu *a = host_cpus_find(&f->cpus, c->pin[i]);
-		const struct host_cpu *b = host_cpus_find(&f->cpus, c->pin[i + 1]);
-
-		if (!a || !b || a->core_index != b->core_index || a->package != b->package)
-			return false;
-	}
-	return true;
-}
-
-/* Checks that each CPU of a list exists and is online; reports each one that is not. */
-static int check_host_cpus(const struct vm_config *c, const struct host_facts *f, const char *key,
-			   const unsigned *cpus, size_t n, struct plan_diags *d)
-{
-	_cleanup_free_ char *all = NULL;
-	int r;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct host_cpu *hc = host_cpus_find(&f->cpus, cpus[i]);
-
-		if (!hc) {
-			if (!all) {
-				_cleanup_free_ unsigned *ids =
-					calloc(f->cpus.n_cpus + 1, sizeof(unsigned));
-				if (!ids)
-					return -ENOMEM;
-				for (size_t j = 0; j < f->cpus.n_cpus; j++)
-					ids[j] = f->cpus.cpus[j].id;
-				r = format_cpu_list(ids, f->cpus.n_cpus, &all);
-				if (r < 0)
-					return r;
-			}
-			r = plan_diag_key(
-				d, LOG_ERR, c, "cpu", key, 0,
-				"host CPU %u does not exist (/sys/devices/system/cpu/cpu%u); this host has CPUs %s",
-				cpus[i], cpus[i], all);
-		} else if (!hc->online) {
-			r = plan_diag_key(
-				d, LOG_ERR, c, "cpu", key, 0,
-				"host CPU %u is offline (/sys/devices/system/cpu/cpu%u/online is 0): bring it online (echo 1 > /sys/devices/system/cpu/cpu%u/online) or use another CPU",
-				cpus[i], cpus[i], cpus[i]);
-		} else {
-			r = 0;
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int cmp_unsigned(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int plan_cpu(const struct vm_config *c, const struct host_facts *f, struct plan *p,
 		    struct plan_diags *d)
 {
+	_cleanup_(cpu_plan_done) struct cpu_plan cp = { 0 };
 	const char *model = c->cpu_model ? c->cpu_model : "host";
+	struct planner_input in;
 	size_t online = 0;
 	int r;
 
@@ -396,7 +338,8 @@ static int plan_cpu(const struct vm_config *c, const struct host_facts *f, struc
 		if (r < 0)
 			return r;
 	}
-	if (online > 0 && c->vcpus > online) {
+	/* With pin = auto the planner refuses this with the same numbers. */
+	if (online > 0 && c->vcpus > online && !c->pin_auto) {
 		r = plan_diag_key(
 			d, LOG_WARNING, c, "cpu", "vcpus", 0,
 			"%u vCPUs on %zu online host CPUs: vCPUs will wait for each other (expect stutter); use at most %zu",
@@ -405,73 +348,23 @@ static int plan_cpu(const struct vm_config *c, const struct host_facts *f, struc
 			return r;
 	}
 
-	/* Topology. */
-	if (c->topology.sockets || c->topology.dies || c->topology.cores || c->topology.threads) {
-		struct vm_topology t = c->topology;
+	/* Topology, pinning and housekeeping: the CPU planner (planner.h). */
+	planner_input_from_config(c, &f->pci, &in);
+	r = planner_build(&f->cpus, &in, &cp);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < cp.n_diags; i++) {
+		const struct planner_diag *pd = &cp.diags[i];
 
-		t.sockets = t.sockets ? t.sockets : 1;
-		t.dies = t.dies ? t.dies : 1;
-		t.threads = t.threads ? t.threads : 1;
-		if (!t.cores)
-			t.cores = c->vcpus / (t.sockets * t.dies * t.threads);
-		if (t.sockets * t.dies * t.cores * t.threads != c->vcpus) {
-			r = plan_diag_key(
-				d, LOG_ERR, c, "cpu", "threads", 0,
-				"sockets %u x dies %u x cores %u x threads %u is not vcpus = %u",
-				t.sockets, t.dies, t.cores, t.threads, c->vcpus);
-			if (r < 0)
-				return r;
-		}
-		if (t.threads > 1 && !f->cpus.smt) {
-			r = plan_diag_key(
-				d, LOG_WARNING, c, "cpu", "threads", 0,
-				"the guest gets %u threads per core but this host has no SMT: the guest scheduler will treat independent CPUs as siblings",
-				t.threads);
-			if (r < 0)
-				return r;
-		}
-		p->topology = t;
-	} else {
-		unsigned threads = pin_keeps_smt_pairs(c, f) ? 2 : 1;
-
-		p->topology = (struct vm_topology){
-			.sockets = 1, .dies = 1, .cores = c->vcpus / threads, .threads = threads
-		};
+		r = plan_diag_key(d, pd->level, c, pd->section, pd->key, 0, "%s", pd->msg);
+		if (r < 0)
+			return r;
 	}
-
-	/* Pinning. */
-	if (c->pin_auto) {
-		r = plan_diag_key(
-			d, LOG_NOTICE, c, "cpu", "pin", 0,
-			"automatic pinning comes with the CPU planner; the vCPUs run unpinned for now");
-		if (r < 0)
-			return r;
-	} else if (c->pin && c->n_pin > 0) {
-		r = check_host_cpus(c, f, "pin", c->pin, c->n_pin, d);
-		if (r < 0)
-			return r;
-		p->vcpu_pin = malloc(c->n_pin * sizeof(unsigned));
-		if (!p->vcpu_pin)
-			return -ENOMEM;
-		memcpy(p->vcpu_pin, c->pin, c->n_pin * sizeof(unsigned));
-	}
-	if (c->housekeeping_auto) {
-		r = plan_diag_key(
-			d, LOG_NOTICE, c, "cpu", "housekeeping", 0,
-			"automatic housekeeping CPUs come with the CPU planner; QEMU's own threads run unpinned for now");
-		if (r < 0)
-			return r;
-	} else if (c->housekeeping && c->n_housekeeping > 0) {
-		r = check_host_cpus(c, f, "housekeeping", c->housekeeping, c->n_housekeeping, d);
-		if (r < 0)
-			return r;
-		p->housekeeping = malloc(c->n_housekeeping * sizeof(unsigned));
-		if (!p->housekeeping)
-			return -ENOMEM;
-		memcpy(p->housekeeping, c->housekeeping, c->n_housekeeping * sizeof(unsigned));
-		p->n_housekeeping = c->n_housekeeping;
-		qsort(p->housekeeping, p->n_housekeeping, sizeof(unsigned), cmp_unsigned);
-	}
+	p->topology = cp.topology;
+	p->vcpu_pin = TAKE_PTR(cp.vcpu_pin);
+	p->housekeeping = TAKE_PTR(cp.housekeeping);
+	p->n_housekeeping = cp.n_housekeeping;
+	p->numa_node = cp.node;
 	return 0;
 }
 

@@ -74,6 +74,7 @@ struct plan {
 	unsigned *vcpu_pin;	     /* n = vcpus, NULL when not pinned */
 	unsigned *housekeeping;	     /* sorted */
 	size_t n_housekeeping;
+	int numa_node; /* host node all vCPUs run on (guest memory belongs there), -1 = none */
 
 	bool hyperv;	       /* hv-* go on -cpu: KVM and [hyperv] enabled */
 	bool hv_passthrough;   /* hv-passthrough=on instead of hv[] */

@@ -12,6 +12,8 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 	# tests
 	python3 clang-format
+	# the lab (tests/lab): its initramfs, depmod/modprobe for the guest kernel
+	busybox-static kmod
 )
 
 missing=()

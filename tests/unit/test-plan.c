@@ -717,15 +717,32 @@ static void test_pin_missing_and_offline(void **state)
 	run_done(&x);
 }
 
-static void test_pin_auto_notice(void **state)
+static void test_pin_auto(void **state)
 {
 	struct run x;
 
 	(void)state;
-	run_conf(&x, "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\npin = auto\n");
+	/* The CPU planner's map (tests/unit/test-planner.c has the rules): CCD1, core 0 left free.
+	 */
+	run_conf(&x, "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\npin = auto\n"
+		     "housekeeping = auto\n");
 	assert_int_equal(x.r, 0);
-	assert_diag(&x, LOG_NOTICE, "[cpu] pin", "CPU planner");
-	assert_null(x.p.vcpu_pin);
+	assert_diag(&x, LOG_NOTICE, "t.conf:7: [cpu] pin: auto: vCPUs 0-1 on CPUs 8,24 (L3 #1",
+		    "housekeeping CPUs 0,16");
+	assert_non_null(x.p.vcpu_pin);
+	assert_int_equal(x.p.vcpu_pin[0], 8);
+	assert_int_equal(x.p.vcpu_pin[1], 24);
+	assert_int_equal(x.p.n_housekeeping, 2);
+	assert_int_equal(x.p.housekeeping[0], 0);
+	assert_int_equal(x.p.housekeeping[1], 16);
+	assert_argv(&x, "-smp", "2,sockets=1,dies=1,clusters=1,cores=1,threads=2");
+	run_done(&x);
+
+	/* More vCPUs than threads: an error with the numbers, not the overcommit warning. */
+	run_conf(&x, "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 40\npin = auto\n");
+	assert_int_equal(x.r, -EINVAL);
+	assert_diag(&x, LOG_ERR, "[cpu] vcpus: 40 vCPUs, but this host has 32 online CPU threads",
+		    NULL);
 	run_done(&x);
 }
 
@@ -1200,7 +1217,7 @@ int main(void)
 		T(test_topology_auto_smt_pairs),
 		T(test_topology_smt_on_non_smt_host),
 		T(test_pin_missing_and_offline),
-		T(test_pin_auto_notice),
+		T(test_pin_auto),
 		T(test_vcpus_overcommit),
 		T(test_hugepages_1g_missing),
 		T(test_hugepages_2m_notice),

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host preparation for one VM: the plan's host changes made in order, each
+ * journaled first; teardown is the journal replayed.
+ *
+ * Usage (gamevm start):
+ *   _cleanup_(journal_freep) struct journal *j = NULL;
+ *   _cleanup_(prepare_state_done) struct prepare_state st = {};
+ *   struct prepare_params pp = { .h = &root, .c = c, .p = &plan, .f = &facts,
+ *                                .vfio = VFIO_OPTS_INIT };
+ *   pp.vfio.uid = qemu_uid; pp.vfio.gid = qemu_gid;
+ *   r = journal_create(dirs.run_fd, c->name, &j);
+ *   if (r == -EEXIST) ... a stale journal: replay it (prepare_teardown) and say so, or refuse
+ *   r = prepare_host(&pp, j, &st, &diags);       print diags; on r < 0 tear down
+ *   ... spawn QEMU (-S), pin, cont ...
+ *   prepare_after_start(&root, j, &st, &diags);  hugepages: release the pool target
+ *   ... QEMU exits ...
+ *   prepare_after_vm(&root, &st, &diags);        devices still answering?
+ *   r = prepare_teardown(j, &root, &st.vfio, &diags);  the journal, backwards
+ *
+ * gamevm cleanup NAME: journal_open_existing(run_fd) + prepare_teardown().
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "hugepages.h"
+#include "journal.h"
+#include "plan.h"
+#include "vfio.h"
+
+struct prepare_params {
+	const struct host_root *h;
+	const struct vm_config *c;
+	const struct plan *p;
+	const struct host_facts *f; /* the hugepage node for node = auto */
+	struct vfio_opts vfio;	    /* uid/gid of the QEMU user, timeouts; single_gpu from c */
+};
+
+struct prepare_state {
+	struct vfio_dev *devs; /* the plan's host devices */
+	size_t n_devs;
+	struct vfio_opts vfio;
+	struct hugepages_reservation hugepages; /* seq 0: none changed */
+};
+
+void prepare_state_done(struct prepare_state *s);
+
+/* The plan's hostdevs as vfio_dev (managed, primary_display from their [pci] section). */
+int prepare_devs_from_plan(const struct plan *p, struct vfio_dev **ret, size_t *ret_n);
+
+/*
+ * Reserves the hugepages, then binds the devices (vfio_prepare). Returns
+ * 0, or negative errno with diagnostics; the journal holds whatever was
+ * done, so the caller tears down on failure. *ret is filled in either case
+ * (prepare_state_done it).
+ */
+int prepare_host(const struct prepare_params *pp, struct journal *j, struct prepare_state *ret,
+		 struct plan_diags *d);
+
+/* After cont (QEMU holds its preallocated pages): hugepages_release_target(). */
+int prepare_after_start(const struct host_root *h, struct journal *j, struct prepare_state *s,
+			struct plan_diags *d);
+
+/* After QEMU exited, before teardown: vfio_check_health() of the devices. */
+int prepare_after_vm(const struct host_root *h, const struct prepare_state *s,
+		     struct plan_diags *d);
+
+/* The journal_undo_fn for every kind; userdata: const struct vfio_opts * or NULL. */
+int prepare_undo(const struct host_root *h, const struct journal_record *rec, void *userdata,
+		 struct plan_diags *d);
+
+/* journal_replay() with prepare_undo(); o may be NULL (default timeouts). */
+int prepare_teardown(struct journal *j, const struct host_root *h, const struct vfio_opts *o,
+		     struct plan_diags *d);
