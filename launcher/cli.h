@@ -24,6 +24,8 @@ struct cli {
 int verb_cmdline(const struct cli *c);
 int verb_iommu(const struct cli *c);
 int verb_topology(const struct cli *c);
+/* Kernel command line advice for CONF; changes nothing. */
+int verb_check(const struct cli *c);
 /*
  * start returns its exit status (>= 0: 0, 1, 128 + N; docs/supervisor.md)
  * or a negative errno for a failure before anything ran; status returns 3

@@ -2,12 +2,19 @@
 /*
  * gamevm start CONF [--run-for S] [--timeout S]: plans the VM exactly as
  * `gamevm cmdline` does (any error: exit non-zero with the host untouched),
- * prepares its directories, lock, NVRAM and TPM, and hands over to the
- * supervisor (supervise.c), which runs it in the foreground until it ends.
+ * prepares its directories, lock, NVRAM and TPM, prepares the host
+ * (prepare.h: hugepages, VFIO binding, every change in the undo journal),
+ * and hands over to the supervisor (supervise.c), which runs it in the
+ * foreground until it ends; then the journal is replayed, whatever the
+ * way the VM ended.
  * docs/supervisor.md describes the lifecycle and the exit statuses.
  */
+#include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <syslog.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +31,7 @@
 #include "macro.h"
 #include "nvram.h"
 #include "plan.h"
+#include "prepare.h"
 #include "spawn.h"
 #include "strv.h"
 #include "supervise.h"
@@ -55,6 +63,14 @@ struct start {
 	gid_t groups[MAX_GROUPS];
 	size_t n_groups;
 	bool switch_user;
+
+	/* host preparation */
+	struct journal *journal;
+	struct prepare_state prep;
+	bool prepared; /* prepare_host() ran: teardown owes the host a replay */
+	struct supervise_hostdev *hostdevs;
+	char (*hostdev_addr)[PCI_ADDR_STRLEN];
+	char (*hostdev_id)[32];
 };
 
 static void start_done(struct start *s)
@@ -70,7 +86,21 @@ static void start_done(struct start *s)
 	free(s->run_dir);
 	free(s->state_dir);
 	free(s->user);
+	journal_free(s->journal);
+	prepare_state_done(&s->prep);
+	free(s->hostdevs);
+	free(s->hostdev_addr);
+	free(s->hostdev_id);
 	config_free(s->c);
+}
+
+/* Library diagnostics (prepare.h): errors and warnings as such, what was done as info. */
+static void diags_flush(struct plan_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_internal(d->v[i].level, 0, "%s", d->v[i].msg);
+	plan_diags_done(d);
+	*d = (struct plan_diags){};
 }
 
 /* Config, host facts, plan, argv: the same steps and messages as `gamevm cmdline`. */
@@ -267,6 +297,186 @@ static int start_prepare_state(struct start *s, struct vm_dirs *d)
 	return 0;
 }
 
+/*
+ * A journal left by a run that did not finish (gamevm killed): the lock we
+ * hold proves nobody else is restoring the host, so replay it before
+ * touching anything, as `gamevm cleanup` would.
+ */
+static int start_replay_stale(struct start *s, struct vm_dirs *d)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags diags = {};
+	size_t pending;
+	int r;
+
+	r = journal_open_existing(d->run_fd, &j);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EBADMSG)
+		return log_error_errno(
+			r,
+			"The undo journal '%s/%s' of an earlier run is damaged; restore the host by hand (driver bindings, hugepages) and remove it.",
+			d->run_path, JOURNAL_FILE);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read '%s/%s': %m", d->run_path, JOURNAL_FILE);
+	pending = journal_pending(j);
+	if (pending == 0) {
+		r = journal_remove(j);
+		if (r < 0)
+			return log_error_errno(r, "Failed to remove '%s/%s': %m", d->run_path,
+					       JOURNAL_FILE);
+		return 0;
+	}
+	log_notice(
+		"Found the journal of a run that did not finish (gamevm was killed?): restoring the host first (%zu change%s).",
+		pending, pending == 1 ? "" : "s");
+	r = prepare_teardown(j, &s->root, NULL, &diags);
+	diags_flush(&diags);
+	if (r < 0)
+		return log_error_errno(
+			r,
+			"%zu change%s of the earlier run could not be undone (see above); not starting. Fix it and run 'gamevm cleanup %s'.",
+			journal_pending(j), journal_pending(j) == 1 ? "" : "s", s->c->name);
+	log_notice("The host is restored; going on with the start.");
+	return 0;
+}
+
+/*
+ * VFIO pins all guest RAM, and mem-lock locks it: QEMU needs the limit,
+ * and raising it above gamevm's own hard limit needs CAP_SYS_RESOURCE.
+ * Found out now, before the host is touched, rather than in the child.
+ */
+static int start_check_memlock(const struct start *s, uint64_t want)
+{
+	struct rlimit rl;
+
+	if (want == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_max == RLIM_INFINITY ||
+	    rl.rlim_max >= want)
+		return 0;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_get_caps_process() == 0 &&
+	    capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE))
+		return 0;
+	return log_error_errno(
+		-EPERM,
+		"QEMU needs RLIMIT_MEMLOCK of %llu MiB (guest RAM + 1 GiB, for %s), but gamevm's hard limit is %llu MiB and it lacks CAP_SYS_RESOURCE to raise it: run gamevm as root with all capabilities, or raise the limit (LimitMEMLOCK=infinity in the unit, 'ulimit -l unlimited').",
+		(unsigned long long)(want >> 20),
+		s->plan.n_hostdevs > 0 ? "VFIO DMA mappings" : "[memory] lock",
+		(unsigned long long)(rl.rlim_max >> 20));
+}
+
+/* The plan's host devices as the supervisor checks them in query-pci. */
+static int start_hostdevs(struct start *s)
+{
+	size_t n = s->plan.n_hostdevs;
+
+	if (n == 0)
+		return 0;
+	s->hostdevs = calloc(n, sizeof(*s->hostdevs));
+	s->hostdev_addr = calloc(n, sizeof(*s->hostdev_addr));
+	s->hostdev_id = calloc(n, sizeof(*s->hostdev_id));
+	if (!s->hostdevs || !s->hostdev_addr || !s->hostdev_id)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	for (size_t i = 0; i < n; i++) {
+		format_pci_addr(&s->plan.hostdevs[i].host, s->hostdev_addr[i]);
+		/* The -device id qemu_argv_build() gives it (qemu-argv-devices.c). */
+		snprintf(s->hostdev_id[i], sizeof(s->hostdev_id[i]), "hostdev%zu", i);
+		s->hostdevs[i] = (struct supervise_hostdev){ .host = s->hostdev_addr[i],
+							     .qdev_id = s->hostdev_id[i] };
+	}
+	return 0;
+}
+
+/*
+ * Journal, hugepages, VFIO. On failure what was done is undone here, so
+ * the host is as before when this returns an error.
+ */
+static int start_prepare_host(struct start *s, struct vm_dirs *d)
+{
+	_cleanup_(plan_diags_done) struct plan_diags diags = {};
+	struct prepare_params pp = {
+		.h = &s->root, .c = s->c, .p = &s->plan, .f = &s->facts, .vfio = VFIO_OPTS_INIT
+	};
+	int r, q;
+
+	if (s->switch_user) {
+		pp.vfio.uid = s->uid;
+		pp.vfio.gid = s->gid;
+	}
+	r = journal_create(d->run_fd, s->c->name, &s->journal);
+	if (r == -EEXIST)
+		return log_error_errno(r, "%s/%s appeared while we hold the lock.", d->run_path,
+				       JOURNAL_FILE);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the undo journal %s/%s: %m",
+				       d->run_path, JOURNAL_FILE);
+	s->prepared = true;
+	r = prepare_host(&pp, s->journal, &s->prep, &diags);
+	diags_flush(&diags);
+	if (r >= 0)
+		return 0;
+
+	if (r != -EINVAL)
+		log_error_errno(r, "Failed to prepare the host: %m");
+	q = prepare_teardown(s->journal, &s->root, &s->prep.vfio, &diags);
+	diags_flush(&diags);
+	s->prepared = false;
+	if (q < 0)
+		return log_error_errno(
+			q,
+			"Host preparation failed, and %zu change%s could not be undone (see above): fix it and run 'gamevm cleanup %s'.",
+			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
+			s->c->name);
+	return log_error_errno(
+		r, "Host preparation failed (see above); not starting. The host is as it was.");
+}
+
+/* After cont: the supervisor's on_running hook. */
+static void start_on_running(void *userdata)
+{
+	struct start *s = userdata;
+	_cleanup_(plan_diags_done) struct plan_diags diags = {};
+	int r;
+
+	if (!s->prepared)
+		return;
+	r = prepare_after_start(&s->root, s->journal, &s->prep, &diags);
+	diags_flush(&diags);
+	if (r < 0)
+		log_warning_errno(
+			r,
+			"Could not hand the hugepages over to QEMU (%m): if gamevm dies, 'gamevm cleanup %s' gives them back.",
+			s->c->name);
+}
+
+/* After the VM, on every way it ended: device health, then the journal backwards. */
+static int start_restore_host(struct start *s)
+{
+	_cleanup_(plan_diags_done) struct plan_diags diags = {};
+	size_t pending;
+	int r;
+
+	if (!s->prepared)
+		return 0;
+	s->prepared = false;
+	(void)prepare_after_vm(&s->root, &s->prep, &diags);
+	diags_flush(&diags);
+	pending = journal_pending(s->journal);
+	if (pending > 0)
+		log_info("Restoring the host (%zu change%s).", pending, pending == 1 ? "" : "s");
+	r = prepare_teardown(s->journal, &s->root, &s->prep.vfio, &diags);
+	diags_flush(&diags);
+	if (r < 0)
+		return log_error_errno(
+			r,
+			"%zu host change%s could not be undone (see above) and stay in %s/%s: fix it and run 'gamevm cleanup %s'.",
+			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
+			s->run_dir, JOURNAL_FILE, s->c->name);
+	if (pending > 0)
+		log_info("The host is restored.");
+	return 0;
+}
+
 int verb_start(const struct cli *cl)
 {
 	_cleanup_(start_done) struct start s = { .root = HOST_ROOT_NULL };
@@ -275,6 +485,7 @@ int verb_start(const struct cli *cl)
 	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL;
 	struct spawn_opts qemu_o, swtpm_o;
 	struct vm_paths paths;
+	sigset_t mask;
 	int r;
 
 	/* The supervisor logs for a person watching or for the journal: give the time. */
@@ -298,7 +509,13 @@ int verb_start(const struct cli *cl)
 			d.stale_swtpm ? "swtpm.sock " : "", d.stale_status ? "status.json" : "",
 			d.run_path);
 
+	r = start_replay_stale(&s, &d);
+	if (r < 0)
+		return r;
 	r = start_prepare_state(&s, &d);
+	if (r < 0)
+		return r;
+	r = start_hostdevs(&s);
 	if (r < 0)
 		return r;
 
@@ -306,6 +523,9 @@ int verb_start(const struct cli *cl)
 	qemu_o.argv = s.argv.v;
 	if (s.c->memory_lock || s.plan.n_hostdevs > 0)
 		qemu_o.rlimit_memlock = s.c->memory_bytes + MEMLOCK_SLACK;
+	r = start_check_memlock(&s, qemu_o.rlimit_memlock);
+	if (r < 0)
+		return r;
 
 	if (s.c->tpm != TPM_NONE) {
 		struct swtpm_socket_opts so;
@@ -327,6 +547,22 @@ int verb_start(const struct cli *cl)
 		swtpm_o.argv = swtpm_argv.v;
 	}
 
+	/*
+	 * From the first host change on, a signal must not kill gamevm before
+	 * the journal is replayed: the supervisor reads them from a signalfd
+	 * (still pending from here), and stops the VM.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
+	r = start_prepare_host(&s, &d);
+	if (r < 0)
+		return r;
+
 	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s.c->name, s.c->vcpus,
 		 s.plan.accel == ACCEL_KVM ? "KVM" : "TCG",
 		 s.qemu.version_line ? s.qemu.version_line : "QEMU");
@@ -342,6 +578,12 @@ int verb_start(const struct cli *cl)
 		.n_housekeeping = s.plan.n_housekeeping,
 		.stop_timeout_s = cl->timeout_s,
 		.run_for_s = cl->run_for_s,
+		.hostdevs = s.hostdevs,
+		.n_hostdevs = s.plan.n_hostdevs,
+		.on_running = start_on_running,
+		.userdata = &s,
 	});
+	if (start_restore_host(&s) < 0 && r == SUPERVISE_EXIT_OK)
+		r = SUPERVISE_EXIT_FAILURE;
 	return r;
 }

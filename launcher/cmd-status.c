@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "hostroot.h"
 #include "log.h"
 #include "macro.h"
@@ -69,6 +70,21 @@ static char *thread_cpus(const struct host_root *h, pid_t qemu, pid_t tid)
 	return s;
 }
 
+/* The driver a passed-through device is bound to now (vfio-pci while the VM runs); NULL: none. */
+static char *hostdev_driver(const struct host_root *h, const char *addr)
+{
+	struct pci_addr a;
+	char path[128];
+	char *drv = NULL;
+
+	if (h->sys_fd < 0 || parse_pci_addr(addr, &a) < 0)
+		return NULL;
+	snprintf(path, sizeof(path), "bus/pci/devices/%s/driver", addr);
+	if (read_link_basename_at(h->sys_fd, path, &drv) < 0)
+		return NULL;
+	return drv;
+}
+
 static int print_json(const struct vm_status *st, const struct host_root *h, uint64_t uptime)
 {
 	struct json_object *o = json_object_new_object(), *vcpus = json_object_new_array(),
@@ -118,6 +134,28 @@ static int print_json(const struct vm_status *st, const struct host_root *h, uin
 		json_object_array_add(io, v);
 	}
 	json_object_object_add(o, "iothreads", io);
+	if (st->n_hostdevs > 0) {
+		struct json_object *hd = json_object_new_array();
+
+		for (size_t i = 0; hd && i < st->n_hostdevs; i++) {
+			struct json_object *v = json_object_new_object();
+			_cleanup_free_ char *drv = hostdev_driver(h, st->hostdevs[i].host);
+
+			if (!v)
+				break;
+			json_object_object_add(v, "host",
+					       json_object_new_string(st->hostdevs[i].host));
+			json_object_object_add(
+				v, "guest",
+				st->hostdevs[i].guest
+					? json_object_new_string(st->hostdevs[i].guest)
+					: NULL);
+			json_object_object_add(v, "driver",
+					       drv ? json_object_new_string(drv) : NULL);
+			json_object_array_add(hd, v);
+		}
+		json_object_object_add(o, "passthrough", hd);
+	}
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -159,6 +197,12 @@ static void print_text(const struct vm_status *st, const struct host_root *h, ui
 
 		printf("  I/O thread %s (tid %d): CPUs %s\n", st->iothreads[i].id,
 		       (int)st->iothreads[i].tid, now ? now : "(thread gone)");
+	}
+	for (size_t i = 0; i < st->n_hostdevs; i++) {
+		_cleanup_free_ char *drv = hostdev_driver(h, st->hostdevs[i].host);
+
+		printf("  passthrough %s -> guest %s (driver now: %s)\n", st->hostdevs[i].host,
+		       st->hostdevs[i].guest ? st->hostdevs[i].guest : "?", drv ? drv : "none");
 	}
 }
 

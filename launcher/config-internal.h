@@ -32,6 +32,7 @@ enum section_kind {
 	SECTION_WATCHDOG,
 	SECTION_DEVICES,
 	SECTION_QEMU,
+	SECTION_TUNING,
 	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] */
 	SECTION_PCI,
 	SECTION_NET,

@@ -41,6 +41,7 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_WATCHDOG] = "watchdog",
 	[SECTION_DEVICES] = "devices",
 	[SECTION_QEMU] = "qemu",
+	[SECTION_TUNING] = "tuning",
 	[SECTION_DISK] = "disk",
 	[SECTION_PCI] = "pci",
 	[SECTION_NET] = "net",
@@ -136,6 +137,14 @@ static const struct enum_name net_model_names[] = { { "virtio", NET_MODEL_VIRTIO
 						    { "e1000e", NET_MODEL_E1000E },
 						    { 0 } };
 
+static const struct enum_name thp_defrag_names[] = { { "keep", THP_DEFRAG_KEEP },
+						     { "always", THP_DEFRAG_ALWAYS },
+						     { "defer", THP_DEFRAG_DEFER },
+						     { "defer+madvise", THP_DEFRAG_DEFER_MADVISE },
+						     { "madvise", THP_DEFRAG_MADVISE },
+						     { "never", THP_DEFRAG_NEVER },
+						     { 0 } };
+
 static const struct {
 	const char *name, *qemu;
 } hv_names[_HV_FLAG_MAX] = {
@@ -215,6 +224,11 @@ const char *tpm_model_to_string(enum tpm_model m)
 const char *watchdog_action_to_string(enum watchdog_action a)
 {
 	return enum_name_lookup(watchdog_action_names, a);
+}
+
+const char *thp_defrag_to_string(enum thp_defrag m)
+{
+	return m == THP_DEFRAG_KEEP ? NULL : enum_name_lookup(thp_defrag_names, m);
 }
 
 /* ---- value syntaxes ---------------------------------------------------- */
@@ -772,6 +786,21 @@ static int parse_key_mac(const struct config_key *k, void *obj, const char *valu
 	return set_string(k, obj, buf);
 }
 
+static int parse_key_stat_interval(const struct config_key *k, void *obj, const char *value,
+				   char **ret_why)
+{
+	unsigned v;
+
+	if (strcasecmp(value, "keep") == 0) {
+		*FIELD(obj, k, unsigned) = 0;
+		return 0;
+	}
+	if (safe_atou(value, &v) < 0 || v < 1 || v > 3600)
+		return why_expect(k, value, ret_why);
+	*FIELD(obj, k, unsigned) = v;
+	return 0;
+}
+
 static int parse_key_extra(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
 	struct vm_config *c = obj;
@@ -934,6 +963,15 @@ static const struct config_key keys[] = {
 	{ SECTION_DEVICES, "display", .offset = CFG(display), ENUM(display_names) },
 	{ SECTION_DEVICES, "vnc", parse_key_vnc, CFG(vnc),
 	  .expect = "ADDRESS:DISPLAY like 127.0.0.1:0 (display 0 to 99)" },
+
+	{ SECTION_TUNING, "governor", .offset = CFG(tune_governor), BOOL },
+	{ SECTION_TUNING, "cstates", .offset = CFG(tune_cstates), BOOL },
+	{ SECTION_TUNING, "irq-affinity", .offset = CFG(tune_irq_affinity), BOOL },
+	{ SECTION_TUNING, "workqueues", .offset = CFG(tune_workqueues), BOOL },
+	{ SECTION_TUNING, "cpusets", .offset = CFG(tune_cpusets), BOOL },
+	{ SECTION_TUNING, "thp-defrag", .offset = CFG(thp_defrag), ENUM(thp_defrag_names) },
+	{ SECTION_TUNING, "stat-interval", parse_key_stat_interval, CFG(stat_interval),
+	  .expect = "seconds from 1 to 3600, or keep" },
 
 	{ SECTION_QEMU, "extra", parse_key_extra, 0, .expect = "QEMU arguments separated by spaces",
 	  .flags = KEY_REPEATABLE },

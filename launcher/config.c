@@ -169,6 +169,12 @@ static int config_new(const char *path, struct vm_config **ret)
 	c->watchdog = WATCHDOG_ITCO;
 	c->watchdog_action = WATCHDOG_ACTION_RESET;
 	c->usb_controller = true;
+	c->tune_governor = true;
+	c->tune_cstates = true;
+	c->tune_irq_affinity = true;
+	c->tune_workqueues = true;
+	c->tune_cpusets = true;
+	c->thp_defrag = THP_DEFRAG_KEEP;
 	*ret = c;
 	return 0;
 }

@@ -130,6 +130,16 @@ enum watchdog_action {
 	WATCHDOG_ACTION_INJECT_NMI,
 };
 
+/* [tuning] thp-defrag: the kernel's words, or keep (leave it alone) */
+enum thp_defrag {
+	THP_DEFRAG_KEEP,
+	THP_DEFRAG_ALWAYS,
+	THP_DEFRAG_DEFER,
+	THP_DEFRAG_DEFER_MADVISE,
+	THP_DEFRAG_MADVISE,
+	THP_DEFRAG_NEVER,
+};
+
 enum display_device {
 	DISPLAY_NONE, /* the passed-through GPU is the display (the seed) */
 	DISPLAY_STD,
@@ -310,6 +320,18 @@ struct vm_config {
 	struct vm_net *nets;
 	size_t n_nets;
 
+	/*
+	 * [tuning]: host changes made while the VM runs and undone after
+	 * (tuning/); the CPU ones act only when the vCPUs are pinned.
+	 */
+	bool tune_governor;	/* scaling_governor = performance on the vCPUs' CPUs */
+	bool tune_cstates;	/* hold dev/cpu_dma_latency at 0 */
+	bool tune_irq_affinity; /* host IRQs to the housekeeping CPUs */
+	bool tune_workqueues;	/* unbound workqueues to the housekeeping CPUs */
+	bool tune_cpusets;	/* system.slice, user.slice, init.scope to housekeeping */
+	enum thp_defrag thp_defrag;
+	unsigned stat_interval; /* vm.stat_interval in seconds, 0 = keep */
+
 	/* [qemu] extra = ...: raw args appended last, split on whitespace */
 	char **extra_args;
 
@@ -345,3 +367,4 @@ const char *accel_mode_to_string(enum accel_mode m);
 const char *hugepages_mode_to_string(enum hugepages_mode m);
 const char *tpm_model_to_string(enum tpm_model m);
 const char *watchdog_action_to_string(enum watchdog_action a); /* QEMU's spelling */
+const char *thp_defrag_to_string(enum thp_defrag m);	       /* "never", NULL for keep */

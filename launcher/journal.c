@@ -24,8 +24,14 @@
 #define JOURNAL_TARGET_MAX 1024
 
 static const char *const kind_table[_JOURNAL_KIND_MAX] = {
-	[JOURNAL_SYSFS] = "sysfs",   [JOURNAL_DRIVER] = "driver", [JOURNAL_HUGEPAGES] = "hugepages",
-	[JOURNAL_MODULE] = "module", [JOURNAL_CHOWN] = "chown",
+	[JOURNAL_SYSFS] = "sysfs",
+	[JOURNAL_DRIVER] = "driver",
+	[JOURNAL_HUGEPAGES] = "hugepages",
+	[JOURNAL_MODULE] = "module",
+	[JOURNAL_CHOWN] = "chown",
+	[JOURNAL_PROCFS] = "procfs",
+	[JOURNAL_SYSFS_CHOICE] = "sysfs-choice",
+	[JOURNAL_CGROUP_CONTROLLER] = "cgroup-controller",
 };
 
 const char *journal_kind_to_string(enum journal_kind k)
@@ -122,7 +128,12 @@ static bool record_valid(const struct journal_record *r)
 		       safe_atou64(r->new, &v) >= 0;
 	}
 	case JOURNAL_SYSFS:
+	case JOURNAL_PROCFS:
 		return r->old != NULL;
+	case JOURNAL_SYSFS_CHOICE:
+		return !isempty(r->old) && r->new;
+	case JOURNAL_CGROUP_CONTROLLER:
+		return !isempty(r->new) && !strpbrk(r->new, " +-");
 	case JOURNAL_CHOWN:
 		return r->old && r->new;
 	case JOURNAL_DRIVER: {
@@ -579,16 +590,125 @@ int journal_replay(struct journal *j, const struct host_root *h, journal_undo_fn
 
 /* ---- generic kinds ------------------------------------------------------------ */
 
+/*
+ * An attribute that reads empty (cpuset.cpus "inherit") is written back as
+ * "\n": a write(2) of nothing never reaches the kernel.
+ */
+static int write_attr(int dir_fd, const char *path, const char *value)
+{
+	return write_string_at(dir_fd, path, isempty(value) ? "\n" : value);
+}
+
+static int journal_write_attr(struct journal *j, int dir_fd, enum journal_kind kind,
+			      const char *path, const char *value)
+{
+	_cleanup_free_ char *old = NULL;
+	struct journal_record rec = { .kind = kind };
+	int r;
+
+	if (dir_fd < 0)
+		return -ENOENT;
+	r = read_one_line_at(dir_fd, path, &old);
+	if (r < 0)
+		return r;
+	rec.target = (char *)path;
+	rec.old = old;
+	rec.new = (char *)value;
+	r = journal_append(j, &rec, NULL);
+	if (r < 0)
+		return r;
+	return write_attr(dir_fd, path, value);
+}
+
 int journal_write_sysfs(struct journal *j, const struct host_root *h, const char *path,
 			const char *value)
 {
-	_cleanup_free_ char *old = NULL;
-	struct journal_record rec = { .kind = JOURNAL_SYSFS };
+	return journal_write_attr(j, h->sys_fd, JOURNAL_SYSFS, path, value);
+}
+
+int journal_write_procfs(struct journal *j, const struct host_root *h, const char *path,
+			 const char *value)
+{
+	return journal_write_attr(j, h->proc_fd, JOURNAL_PROCFS, path, value);
+}
+
+static int journal_undo_attr(const struct host_root *h, int dir_fd, const char *top,
+			     const struct journal_record *rec, bool gone_ok, struct plan_diags *d)
+{
+	_cleanup_free_ char *cur = NULL;
+	char where[512];
+	int r;
+
+	host_root_path(h, top, rec->target, where, sizeof(where));
+	r = dir_fd < 0 ? -ENOENT : read_one_line_at(dir_fd, rec->target, &cur);
+	if (r == -ENOENT && gone_ok)
+		return 0;
+	if (r < 0) {
+		(void)prepare_diag(d, LOG_ERR, "cannot read '%s' to restore it to '%s': %s", where,
+				   rec->old, strerror(-r));
+		return r;
+	}
+	if (streq(cur, rec->old))
+		return 0;
+	r = write_attr(dir_fd, rec->target, rec->old);
+	if (r == -ENOENT && gone_ok)
+		return 0;
+	if (r < 0) {
+		(void)prepare_diag(d, LOG_ERR, "cannot write '%s' back to '%s': %s", rec->old,
+				   where, strerror(-r));
+		return r;
+	}
+	return prepare_diag(d, LOG_INFO, "'%s' set back to '%s' (was '%s')", where, rec->old, cur);
+}
+
+/*
+ * For attributes whose read form is what one writes back (a number, a
+ * governor name); "[always] madvise never" style attributes are
+ * JOURNAL_SYSFS_CHOICE.
+ */
+int journal_undo_sysfs(const struct host_root *h, const struct journal_record *rec,
+		       struct plan_diags *d)
+{
+	return journal_undo_attr(h, h->sys_fd, "sys", rec, false, d);
+}
+
+/* proc/irq/N disappears when its IRQ is freed: nothing left to restore. */
+int journal_undo_procfs(const struct host_root *h, const struct journal_record *rec,
+			struct plan_diags *d)
+{
+	return journal_undo_attr(h, h->proc_fd, "proc", rec, true, d);
+}
+
+int sysfs_choice_current(const char *s, char **ret)
+{
+	const char *open = strchr(s, '['), *close;
+	char *w;
+
+	if (!open)
+		return -EBADMSG;
+	close = strchr(open, ']');
+	if (!close || close == open + 1)
+		return -EBADMSG;
+	w = strndup(open + 1, (size_t)(close - open - 1));
+	if (!w)
+		return -ENOMEM;
+	*ret = w;
+	return 0;
+}
+
+int journal_write_sysfs_choice(struct journal *j, const struct host_root *h, const char *path,
+			       const char *value)
+{
+	_cleanup_free_ char *line = NULL, *old = NULL;
+	struct journal_record rec = { .kind = JOURNAL_SYSFS_CHOICE };
 	int r;
 
 	if (h->sys_fd < 0)
 		return -ENOENT;
-	r = read_one_line_at(h->sys_fd, path, &old);
+	r = read_one_line_at(h->sys_fd, path, &line);
+	if (r < 0)
+		return r;
+	r = sysfs_choice_current(line, &old);
 	if (r < 0)
 		return r;
 	rec.target = (char *)path;
@@ -600,20 +720,17 @@ int journal_write_sysfs(struct journal *j, const struct host_root *h, const char
 	return write_string_at(h->sys_fd, path, value);
 }
 
-/*
- * For attributes whose read form is what one writes back (a number, a
- * governor name); "[always] madvise never" style attributes need a kind of
- * their own.
- */
-int journal_undo_sysfs(const struct host_root *h, const struct journal_record *rec,
-		       struct plan_diags *d)
+int journal_undo_sysfs_choice(const struct host_root *h, const struct journal_record *rec,
+			      struct plan_diags *d)
 {
-	_cleanup_free_ char *cur = NULL;
+	_cleanup_free_ char *line = NULL, *cur = NULL;
 	char where[512];
 	int r;
 
 	host_root_path(h, "sys", rec->target, where, sizeof(where));
-	r = h->sys_fd < 0 ? -ENOENT : read_one_line_at(h->sys_fd, rec->target, &cur);
+	r = h->sys_fd < 0 ? -ENOENT : read_one_line_at(h->sys_fd, rec->target, &line);
+	if (r >= 0)
+		r = sysfs_choice_current(line, &cur);
 	if (r < 0) {
 		(void)prepare_diag(d, LOG_ERR, "cannot read '%s' to restore it to '%s': %s", where,
 				   rec->old, strerror(-r));

@@ -65,6 +65,18 @@ enum journal_kind {
 	JOURNAL_MODULE,
 	/* target: path under dev/ ("vfio/12"); old, new: "UID:GID" */
 	JOURNAL_CHOWN,
+	/* target: path under proc/ ("irq/24/smp_affinity_list"); old, new: as for sysfs */
+	JOURNAL_PROCFS,
+	/*
+	 * target: path under sys/ of a "[always] madvise never" attribute;
+	 * old, new: the chosen word
+	 */
+	JOURNAL_SYSFS_CHOICE,
+	/*
+	 * target: a cgroup v2 dir under sys/ ("fs/cgroup"); new: the controller
+	 * gamevm enabled in its cgroup.subtree_control ("cpuset")
+	 */
+	JOURNAL_CGROUP_CONTROLLER,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };
@@ -145,6 +157,22 @@ int journal_write_sysfs(struct journal *j, const struct host_root *h, const char
 			const char *value);
 int journal_undo_sysfs(const struct host_root *h, const struct journal_record *rec,
 		       struct plan_diags *d);
+/* The same under proc/ (JOURNAL_PROCFS); a target gone (an IRQ freed) counts as restored. */
+int journal_write_procfs(struct journal *j, const struct host_root *h, const char *path,
+			 const char *value);
+int journal_undo_procfs(const struct host_root *h, const struct journal_record *rec,
+			struct plan_diags *d);
+/*
+ * "[always] madvise never" attributes (JOURNAL_SYSFS_CHOICE): journals the
+ * bracketed word, then writes value. The undo writes the old word back
+ * unless it is already the chosen one.
+ */
+int journal_write_sysfs_choice(struct journal *j, const struct host_root *h, const char *path,
+			       const char *value);
+int journal_undo_sysfs_choice(const struct host_root *h, const struct journal_record *rec,
+			      struct plan_diags *d);
+/* The bracketed word of s ("madvise" of "always [madvise] never"); -EBADMSG when none. */
+int sysfs_choice_current(const char *s, char **ret);
 /*
  * Journals dev/path's owner, then changes it to uid:gid (nothing written
  * when it is already theirs). *ret_changed (may be NULL) says whether it was.

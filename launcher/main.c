@@ -27,6 +27,8 @@ static const struct verb {
 	  "iommu               list IOMMU groups with a verdict per group" },
 	{ "topology", verb_topology, 0, 1,
 	  "topology [CONF]     show packages, L3 domains, SMT pairs, NUMA nodes" },
+	{ "check", verb_check, 1, 1,
+	  "check CONF          kernel command line advice for CONF (changes nothing)" },
 	{ "start", verb_start, 1, 1,
 	  "start CONF [--run-for S] [--timeout S]\n"
 	  "                      run the VM in the foreground until it ends" },

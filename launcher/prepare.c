@@ -16,6 +16,9 @@ void prepare_state_done(struct prepare_state *s)
 		return;
 	free(s->devs);
 	hugepages_reservation_done(&s->hugepages);
+	/* 0 is what a zeroed state holds, not an fd of ours (pmqos.c never returns < 3). */
+	if (s->pmqos_fd > 2)
+		closep(&s->pmqos_fd);
 	*s = (struct prepare_state){};
 }
 
@@ -48,7 +51,7 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 	struct hugepages_request req;
 	int r;
 
-	*ret = (struct prepare_state){ .vfio = pp->vfio };
+	*ret = (struct prepare_state){ .vfio = pp->vfio, .pmqos_fd = -1 };
 	ret->vfio.single_gpu = pp->c->single_gpu;
 	r = prepare_devs_from_plan(pp->p, &ret->devs, &ret->n_devs);
 	if (r < 0)
@@ -65,7 +68,12 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 	if (r < 0 && r != -ENODATA)
 		return r;
 
-	return vfio_prepare(pp->h, j, ret->devs, ret->n_devs, &ret->vfio, d);
+	r = vfio_prepare(pp->h, j, ret->devs, ret->n_devs, &ret->vfio, d);
+	if (r < 0)
+		return r;
+
+	/* Last: nothing worth quieting the host for until the VM can start. */
+	return tuning_apply(pp->h, j, pp->c, pp->p, &ret->pmqos_fd, d);
 }
 
 int prepare_after_start(const struct host_root *h, struct journal *j, struct prepare_state *s,
@@ -95,6 +103,12 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return vfio_undo_module(h, rec, d);
 	case JOURNAL_CHOWN:
 		return journal_undo_chown(h, rec, d);
+	case JOURNAL_PROCFS:
+		return journal_undo_procfs(h, rec, d);
+	case JOURNAL_SYSFS_CHOICE:
+		return journal_undo_sysfs_choice(h, rec, d);
+	case JOURNAL_CGROUP_CONTROLLER:
+		return tuning_cpuset_undo_controller(h, rec, d);
 	default:
 		return -EINVAL;
 	}

@@ -11,11 +11,14 @@
  *   pp.vfio.uid = qemu_uid; pp.vfio.gid = qemu_gid;
  *   r = journal_create(dirs.run_fd, c->name, &j);
  *   if (r == -EEXIST) ... a stale journal: replay it (prepare_teardown) and say so, or refuse
- *   r = prepare_host(&pp, j, &st, &diags);       print diags; on r < 0 tear down
+ *   r = prepare_host(&pp, j, &st, &diags);       print diags (the tuning report too);
+ *                                                on r < 0 tear down
+ *   ... keep st (st.pmqos_fd) until QEMU is gone ...
  *   ... spawn QEMU (-S), pin, cont ...
  *   prepare_after_start(&root, j, &st, &diags);  hugepages: release the pool target
  *   ... QEMU exits ...
  *   prepare_after_vm(&root, &st, &diags);        devices still answering?
+ *   prepare_state_done(&st);                     closes st.pmqos_fd: C-states allowed again
  *   r = prepare_teardown(j, &root, &st.vfio, &diags);  the journal, backwards
  *
  * gamevm cleanup NAME: journal_open_existing(run_fd) + prepare_teardown().
@@ -26,6 +29,7 @@
 
 #include "hugepages.h"
 #include "journal.h"
+#include "tuning.h"
 #include "plan.h"
 #include "vfio.h"
 
@@ -42,6 +46,13 @@ struct prepare_state {
 	size_t n_devs;
 	struct vfio_opts vfio;
 	struct hugepages_reservation hugepages; /* seq 0: none changed */
+	/*
+	 * [tuning] cstates: dev/cpu_dma_latency held open at 0 (tuning/pmqos.c).
+	 * The PM QoS request lasts exactly as long as this fd is open, so the
+	 * supervisor keeps st alive until QEMU has exited; prepare_state_done()
+	 * closes it. -1 (or 0, a zeroed state): none held. Always >= 3 when held.
+	 */
+	int pmqos_fd;
 };
 
 void prepare_state_done(struct prepare_state *s);
@@ -50,7 +61,10 @@ void prepare_state_done(struct prepare_state *s);
 int prepare_devs_from_plan(const struct plan *p, struct vfio_dev **ret, size_t *ret_n);
 
 /*
- * Reserves the hugepages, then binds the devices (vfio_prepare). Returns
+ * Reserves the hugepages, binds the devices (vfio_prepare), then applies
+ * [tuning] (tuning_apply: governor, C-states, IRQs, workqueues, cpusets,
+ * THP defrag, stat_interval; a host that refuses one is reported, not
+ * fatal). Returns
  * 0, or negative errno with diagnostics; the journal holds whatever was
  * done, so the caller tears down on failure. *ret is filled in either case
  * (prepare_state_done it).

@@ -28,7 +28,12 @@
  * QEMU closes its sockets (QMP, the TPM) before its pidfd reports the exit:
  * a socket closing is only a failure if QEMU still runs a moment later.
  */
-#define EXIT_GRACE_USEC	    (500 * USEC_PER_MSEC)
+#define EXIT_GRACE_USEC (500 * USEC_PER_MSEC)
+/*
+ * query-pci lists a device behind a root port only once the firmware has
+ * numbered the buses, which under TCG takes a few seconds of guest time.
+ */
+#define PCI_WAIT_TICKS	    60
 #define QEMU_LOG_TAIL_BYTES 4096
 #define QEMU_LOG_TAIL_LINES 10
 
@@ -66,6 +71,9 @@ struct sv {
 	struct qmp_iothread *iothreads;
 	size_t n_iothreads;
 	bool have_cpus, have_iothreads;
+	/* query-pci after cont, repeated on the tick until every passthrough device shows */
+	bool pci_pending, pci_inflight;
+	unsigned pci_tries;
 	struct pin_vcpu *pin_vcpus;
 	struct pin_iothread *pin_iothreads;
 	struct pin_target pin;
@@ -109,4 +117,5 @@ void sv_on_cpus(struct qmp_client *c, uint64_t id, int error, json_object *ret,
 		const struct qmp_error *err, void *userdata);
 void sv_on_iothreads(struct qmp_client *c, uint64_t id, int error, json_object *ret,
 		     const struct qmp_error *err, void *userdata);
+void sv_pci_query(struct sv *sv);
 void sv_on_startup_timeout(struct loop_source *s, void *userdata);

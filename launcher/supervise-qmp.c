@@ -368,6 +368,191 @@ void sv_on_iothreads(struct qmp_client *c, uint64_t id, int error, json_object *
 	startup_maybe_continue(sv);
 }
 
+/* ---- query-pci: where the passed-through devices landed ------------------------------ */
+
+/* Bridges nest; QEMU's own limit is far below this, a reply beyond it is not trusted. */
+#define PCI_MAX_DEPTH	8
+#define PCI_MAX_DEVICES 1024
+
+struct pci_found {
+	int bus, slot, function;
+	int vendor, device;
+	int parent_bus, parent_slot, parent_function; /* the bridge it sits behind, -1: none */
+};
+
+static int json_int_field(json_object *o, const char *key, int *ret)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EBADMSG;
+	*ret = json_object_get_int(v);
+	return 0;
+}
+
+/*
+ * Looks for qdev_id in a PciDeviceInfo list, descending into bridges.
+ * 1: found (*ret filled), 0: not there, -EBADMSG: malformed or too large.
+ */
+static int pci_find(json_object *devices, const char *qdev_id, const struct pci_found *parent,
+		    unsigned depth, size_t *budget, struct pci_found *ret)
+{
+	size_t n;
+
+	if (depth > PCI_MAX_DEPTH || !json_object_is_type(devices, json_type_array))
+		return -EBADMSG;
+	n = json_object_array_length(devices);
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(devices, i), *v, *id, *br, *sub;
+		struct pci_found f = { .parent_bus = -1, .parent_slot = -1, .parent_function = -1 };
+		int r;
+
+		if (*budget == 0)
+			return -EBADMSG;
+		(*budget)--;
+		if (!json_object_is_type(d, json_type_object) ||
+		    json_int_field(d, "bus", &f.bus) < 0 ||
+		    json_int_field(d, "slot", &f.slot) < 0 ||
+		    json_int_field(d, "function", &f.function) < 0 ||
+		    !json_object_object_get_ex(d, "id", &id) ||
+		    json_int_field(id, "vendor", &f.vendor) < 0 ||
+		    json_int_field(id, "device", &f.device) < 0)
+			return -EBADMSG;
+		if (parent) {
+			f.parent_bus = parent->bus;
+			f.parent_slot = parent->slot;
+			f.parent_function = parent->function;
+		}
+		if (json_object_object_get_ex(d, "qdev_id", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    streq(json_object_get_string(v), qdev_id)) {
+			*ret = f;
+			return 1;
+		}
+		if (json_object_object_get_ex(d, "pci_bridge", &br) &&
+		    json_object_object_get_ex(br, "devices", &sub)) {
+			r = pci_find(sub, qdev_id, &f, depth + 1, budget, ret);
+			if (r != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int pci_lookup(json_object *ret, const char *qdev_id, struct pci_found *found)
+{
+	size_t budget = PCI_MAX_DEVICES, n;
+
+	if (!json_object_is_type(ret, json_type_array))
+		return -EBADMSG;
+	n = json_object_array_length(ret);
+	for (size_t i = 0; i < n; i++) {
+		json_object *bus = json_object_array_get_idx(ret, i), *devices;
+		int r;
+
+		if (!json_object_object_get_ex(bus, "devices", &devices))
+			return -EBADMSG;
+		r = pci_find(devices, qdev_id, NULL, 0, &budget, found);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static void log_found(const struct supervise_hostdev *hd, const struct pci_found *f)
+{
+	if (f->parent_bus >= 0)
+		log_info(
+			"Passthrough %s -> guest %02x:%02x.%x [%04x:%04x], behind the bridge at %02x:%02x.%x.",
+			hd->host, (unsigned)f->bus & 0xff, (unsigned)f->slot & 0x1f,
+			(unsigned)f->function & 7, (unsigned)f->vendor & 0xffff,
+			(unsigned)f->device & 0xffff, (unsigned)f->parent_bus & 0xff,
+			(unsigned)f->parent_slot & 0x1f, (unsigned)f->parent_function & 7);
+	else
+		log_info("Passthrough %s -> guest %02x:%02x.%x [%04x:%04x].", hd->host,
+			 (unsigned)f->bus & 0xff, (unsigned)f->slot & 0x1f,
+			 (unsigned)f->function & 7, (unsigned)f->vendor & 0xffff,
+			 (unsigned)f->device & 0xffff);
+}
+
+static void on_pci(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		   const struct qmp_error *err, void *userdata)
+{
+	struct sv *sv = userdata;
+	size_t found = 0;
+	bool last;
+
+	sv->pci_inflight = false;
+	if (!sv->pci_pending || sv->step != STOP_NONE || (error < 0 && qmp_client_error(c) < 0))
+		return;
+	if (error < 0) {
+		sv_log_reply_error("query-pci", error, err);
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "query-pci failed");
+		return;
+	}
+	for (size_t i = 0; i < sv->p->n_hostdevs; i++) {
+		struct pci_found f;
+		int r = pci_lookup(ret, sv->p->hostdevs[i].qdev_id, &f);
+
+		if (r < 0) {
+			log_error("QEMU's query-pci reply is malformed.");
+			sv_fail(sv);
+			sv_stop_begin(sv, false, 0, "query-pci failed");
+			return;
+		}
+		found += r > 0;
+	}
+	last = ++sv->pci_tries >= PCI_WAIT_TICKS;
+	if (found < sv->p->n_hostdevs && !last)
+		return; /* the firmware has not numbered every bus yet: again on the next tick */
+
+	sv->pci_pending = false;
+	for (size_t i = 0; i < sv->p->n_hostdevs; i++) {
+		const struct supervise_hostdev *hd = &sv->p->hostdevs[i];
+		struct pci_found f;
+
+		if (pci_lookup(ret, hd->qdev_id, &f) > 0) {
+			log_found(hd, &f);
+			if (i < sv->st.n_hostdevs && !sv->st.hostdevs[i].guest &&
+			    asprintf(&sv->st.hostdevs[i].guest, "%02x:%02x.%x",
+				     (unsigned)f.bus & 0xff, (unsigned)f.slot & 0x1f,
+				     (unsigned)f.function & 7) < 0)
+				sv->st.hostdevs[i].guest = NULL;
+		} else
+			log_error(
+				"Passthrough device %s (%s) is missing from the guest: query-pci does not list it %d s after start.",
+				hd->host, hd->qdev_id, PCI_WAIT_TICKS);
+	}
+	sv_status_write(sv);
+	if (found < sv->p->n_hostdevs) {
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "a passthrough device is missing");
+	}
+}
+
+/*
+ * Devices behind a root port show in query-pci only once the guest's
+ * firmware has numbered the buses (not under -S): asked after cont, and
+ * again each tick until all are there.
+ */
+void sv_pci_query(struct sv *sv)
+{
+	int r;
+
+	if (!sv->pci_pending || sv->pci_inflight || sv->step != STOP_NONE)
+		return;
+	r = sv_qmp_send(sv, "query-pci", on_pci);
+	if (r < 0) {
+		log_error_errno(r, "Failed to send query-pci to QEMU: %m");
+		sv->pci_pending = false;
+		sv_fail(sv);
+		sv_stop_begin(sv, false, 0, "query-pci failed");
+		return;
+	}
+	sv->pci_inflight = true;
+}
+
 static void on_run_for(struct loop_source *s, void *userdata)
 {
 	struct sv *sv = userdata;
@@ -402,6 +587,12 @@ static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *r
 		 sv->st.qemu_version ? sv->st.qemu_version : "");
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=VM %s running", sv->p->name);
 	sv_notify(msg);
+	if (sv->p->on_running)
+		sv->p->on_running(sv->p->userdata);
+	if (sv->p->n_hostdevs > 0) {
+		sv->pci_pending = true;
+		sv_pci_query(sv);
+	}
 
 	if (sv->p->run_for_s > 0) {
 		r = loop_add_timer(sv->loop, sv->p->run_for_s * USEC_PER_SEC, false, on_run_for, sv,

@@ -450,6 +450,8 @@ static void on_tick(struct loop_source *s, void *userdata)
 				sv_qmp_flush(sv);
 		}
 	}
+	if (sv->phase == PHASE_RUNNING && !sv->qemu_gone)
+		sv_pci_query(sv);
 
 	if (sv->phase == PHASE_RUNNING && !sv->qemu_gone && sv->pin.n_housekeeping > 0 &&
 	    ++sv->ticks % SWEEP_EVERY_TICKS == 0) {
@@ -614,6 +616,23 @@ static void teardown(struct sv *sv)
 	vm_status_done(&sv->st);
 }
 
+/* The passed-through devices in status.json; their guest address comes with query-pci. */
+static int sv_status_hostdevs(struct sv *sv)
+{
+	if (sv->p->n_hostdevs == 0)
+		return 0;
+	sv->st.hostdevs = calloc(sv->p->n_hostdevs, sizeof(*sv->st.hostdevs));
+	if (!sv->st.hostdevs)
+		return -ENOMEM;
+	for (size_t i = 0; i < sv->p->n_hostdevs; i++) {
+		sv->st.hostdevs[i].host = strdup(sv->p->hostdevs[i].host);
+		if (!sv->st.hostdevs[i].host)
+			return -ENOMEM;
+		sv->st.n_hostdevs = i + 1;
+	}
+	return 0;
+}
+
 int supervise_run(const struct supervise_params *p)
 {
 	struct sv sv = {
@@ -655,7 +674,7 @@ int supervise_run(const struct supervise_params *p)
 	sv.st.state = VM_STATE_STARTING;
 	sv.st.gamevm_pid = getpid();
 	sv.st.start_time = (uint64_t)time(NULL);
-	if (!sv.st.name) {
+	if (!sv.st.name || sv_status_hostdevs(&sv) < 0) {
 		log_error_errno(-ENOMEM, "Out of memory.");
 		goto fail;
 	}

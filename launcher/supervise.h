@@ -39,6 +39,11 @@ enum {
 	SUPERVISE_EXIT_FAILURE = 1, /* QEMU error, swtpm died, start failed, SIGKILL needed */
 };
 
+struct supervise_hostdev {
+	const char *host;    /* "0000:81:00.0" */
+	const char *qdev_id; /* "hostdev0": the -device id */
+};
+
 struct supervise_params {
 	const char *name;
 	const struct host_root *root; /* proc_fd: QEMU's threads */
@@ -60,6 +65,21 @@ struct supervise_params {
 
 	unsigned stop_timeout_s; /* for signals without a value and --run-for; 0 = default */
 	unsigned run_for_s;	 /* 0 = until stopped */
+
+	/*
+	 * Passed-through host devices: before cont, query-pci must show each
+	 * under its qdev id (a missing one fails the start), and the log says
+	 * which guest address it got.
+	 */
+	const struct supervise_hostdev *hostdevs;
+	size_t n_hostdevs;
+
+	/*
+	 * Called once the guest runs (after cont): host preparation that must
+	 * wait until QEMU holds its resources (the hugepage pool target).
+	 */
+	void (*on_running)(void *userdata);
+	void *userdata;
 };
 
 /*

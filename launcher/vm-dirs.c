@@ -13,11 +13,13 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "vm-dirs.h"
 
-#define VM_STATUS_TMP	   "status.json.tmp"
-#define VM_STATUS_MAX_CPUS 4096
-#define VM_STATUS_MAX_IOTH 256
+#define VM_STATUS_TMP	       "status.json.tmp"
+#define VM_STATUS_MAX_CPUS     4096
+#define VM_STATUS_MAX_IOTH     256
+#define VM_STATUS_MAX_HOSTDEVS 256
 
 /* Replaces *error (if error is non-NULL); keeps errno, so "msg_set(...), -errno" works. */
 static int msg_set(char **error, const char *fmt, ...) _printf_(2, 3);
@@ -371,6 +373,11 @@ void vm_status_done(struct vm_status *s)
 	for (size_t i = 0; i < s->n_iothreads; i++)
 		free(s->iothreads[i].id);
 	free(s->iothreads);
+	for (size_t i = 0; i < s->n_hostdevs; i++) {
+		free(s->hostdevs[i].host);
+		free(s->hostdevs[i].guest);
+	}
+	free(s->hostdevs);
 	*s = (struct vm_status){ 0 };
 }
 
@@ -451,6 +458,22 @@ int vm_status_to_json(const struct vm_status *s, char **ret)
 			return -ENOMEM;
 		r |= obj_add(v, "id", json_object_new_string(s->iothreads[i].id));
 		r |= obj_add(v, "tid", json_object_new_int64(s->iothreads[i].tid));
+	}
+	if (s->n_hostdevs > 0) {
+		json_object *hd = json_object_new_array();
+
+		if (obj_add(root, "hostdevs", hd) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->n_hostdevs; i++) {
+			json_object *v = json_object_new_object();
+
+			if (arr_add(hd, v) < 0 || !s->hostdevs[i].host)
+				return -ENOMEM;
+			r |= obj_add(v, "host", json_object_new_string(s->hostdevs[i].host));
+			if (s->hostdevs[i].guest)
+				r |= obj_add(v, "guest",
+					     json_object_new_string(s->hostdevs[i].guest));
+		}
 	}
 	if (r < 0)
 		return -ENOMEM;
@@ -677,6 +700,34 @@ int vm_status_from_json(const char *json, size_t len, struct vm_status *ret, cha
 		if (r < 0)
 			return r;
 		s.iothreads[i].tid = (pid_t)tid;
+	}
+
+	r = get_array(root, "hostdevs", VM_STATUS_MAX_HOSTDEVS, &arr, &n, error);
+	if (r < 0)
+		return r;
+	if (n > 0) {
+		s.hostdevs = calloc(n, sizeof(*s.hostdevs));
+		if (!s.hostdevs)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = array_object(arr, "hostdevs", i, error);
+		struct pci_addr a;
+
+		if (!v)
+			return -EINVAL;
+		s.n_hostdevs = i + 1;
+		r = get_str(v, "hostdevs", i, "host", true, &s.hostdevs[i].host, error);
+		if (r < 0)
+			return r;
+		/* It names a sysfs directory for gamevm status: a PCI address and nothing else. */
+		if (parse_pci_addr(s.hostdevs[i].host, &a) < 0)
+			return msg_set(error, "member 'hostdevs[%zu].host' is not a PCI address",
+				       i),
+			       -EINVAL;
+		r = get_str(v, "hostdevs", i, "guest", false, &s.hostdevs[i].guest, error);
+		if (r < 0)
+			return r;
 	}
 
 	*ret = s;

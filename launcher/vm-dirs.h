@@ -121,6 +121,11 @@ struct vm_status_iothread {
 	pid_t tid;
 };
 
+struct vm_status_hostdev {
+	char *host;  /* "0000:81:00.0" */
+	char *guest; /* "01:00.0", from query-pci once the guest runs; NULL until then */
+};
+
 struct vm_status {
 	char *name;
 	enum vm_state state;
@@ -133,6 +138,8 @@ struct vm_status {
 	size_t n_vcpus;
 	struct vm_status_iothread *iothreads;
 	size_t n_iothreads;
+	struct vm_status_hostdev *hostdevs; /* passed-through host PCI functions */
+	size_t n_hostdevs;
 };
 
 void vm_status_done(struct vm_status *s);

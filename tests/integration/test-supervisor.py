@@ -266,7 +266,7 @@ def test_pin4_sigterm(env):
     check_pinning(vm, [0, 1, 0, 1], {0, 1})
     t0 = time.monotonic()
     vm.proc.send_signal(signal.SIGTERM)
-    rc = vm.wait_exit(20)
+    rc = vm.wait_exit(30)
     took = time.monotonic() - t0
     if rc != 0:
         vm.fail(f"exit {rc} after SIGTERM")
@@ -274,7 +274,9 @@ def test_pin4_sigterm(env):
     for needle in (f"SIGTERM from pid {os.getpid()}", "system_powerdown", "Sending quit"):
         if needle not in log:
             vm.fail(f"log lacks {needle!r}")
-    check(took < 3 + 5 + 3, f"stop took {took:.1f} s")
+    # --timeout 3, then quit with its 5 s grace before SIGKILL; the rest is
+    # slack for a loaded 2-CPU machine running TCG.
+    check(took < 3 + 5 + 10, f"stop took {took:.1f} s")
     vm.check_gone()
 
 
@@ -289,7 +291,7 @@ def test_kill_qemu(env):
         vm.fail(f"exit {rc}, want {128 + signal.SIGKILL}")
     if "QEMU was killed by signal 9" not in vm.log():
         vm.fail("no report of the signal")
-    check(took < 3, f"gamevm took {took:.1f} s to notice")
+    check(took < 5, f"gamevm took {took:.1f} s to notice")
     vm.check_gone()
 
 

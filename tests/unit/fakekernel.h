@@ -21,6 +21,12 @@
  *                                       (set by the test), never below the
  *                                       pages in use (then: surplus)
  *   proc/sys/vm/compact_memory          raises capacity to its compacted value
+ *   proc/irq/N/smp_affinity_list        -EIO, unchanged, when the test put a
+ *                                       file proc/irq/N/fk_managed there
+ *   cgroup.subtree_control              "+X" adds X to the words, "-X" drops it
+ *   transparent_hugepage/defrag         the written word becomes the [chosen] one
+ *   proc/ files, scaling_governor,      the value replaces the content (one
+ *   workqueue/cpumask, cpuset.cpus      trailing newline, as the kernel shows it)
  * The write itself happens first, so a FIFO in place of an attribute
  * blocks like a driver that never lets go. Write-only attributes are
  * emptied again after the reaction, as they read on a real kernel.
@@ -371,6 +377,72 @@ static inline bool fk_ends_with(const char *s, const char *suffix)
 	return a >= b && streq(s + a - b, suffix);
 }
 
+/* A value attribute: the write replaces it, read back with one newline. */
+static inline int fk_store(const char *rel, const char *s)
+{
+	char out[4096];
+	size_t len = strlen(s);
+
+	if (len >= sizeof(out) - 1)
+		return -EINVAL;
+	fk_fmt(out, sizeof(out), "%.*s\n", (int)(len > 0 && s[len - 1] == '\n' ? len - 1 : len), s);
+	return fk_put(rel, out);
+}
+
+/* "+cpuset" / "-cpuset" on a cgroup.subtree_control of space-separated words. */
+static inline int fk_subtree_control(const char *rel, const char *s)
+{
+	_cleanup_free_ char *cur = fk_get(rel);
+	char out[1024] = "", word[64];
+	bool have = false;
+
+	if (!cur || (s[0] != '+' && s[0] != '-') || strlen(s) >= sizeof(word))
+		return -EINVAL;
+	fk_fmt(word, sizeof(word), "%s", s + 1);
+	word[strcspn(word, "\n")] = 0;
+	for (char *save = NULL, *t = strtok_r(cur, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (streq(t, word)) {
+			have = true;
+			if (s[0] == '-')
+				continue;
+		}
+		strcat(strcat(out, out[0] ? " " : ""), t);
+	}
+	if (s[0] == '+' && !have)
+		strcat(strcat(out, out[0] ? " " : ""), word);
+	strcat(out, "\n");
+	return fk_put(rel, out);
+}
+
+/* "always defer [madvise] never": the written word becomes the chosen one. */
+static inline int fk_choice(const char *rel, const char *s)
+{
+	_cleanup_free_ char *cur = fk_get(rel);
+	char out[1024] = "", word[64];
+	bool found = false;
+
+	if (!cur || strlen(s) >= sizeof(word))
+		return -EINVAL;
+	fk_fmt(word, sizeof(word), "%s", s);
+	word[strcspn(word, "\n")] = 0;
+	for (char *save = NULL, *t = strtok_r(cur, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char plain[64];
+
+		fk_fmt(plain, sizeof(plain), "%s", t[0] == '[' ? t + 1 : t);
+		plain[strcspn(plain, "]")] = 0;
+		found |= streq(plain, word);
+		strcat(out, out[0] ? " " : "");
+		if (streq(plain, word))
+			strcat(strcat(strcat(out, "["), plain), "]");
+		else
+			strcat(out, plain);
+	}
+	if (!found)
+		return -EINVAL;
+	strcat(out, "\n");
+	return fk_put(rel, out);
+}
+
 int __wrap_write_string_at(int dirfd, const char *path, const char *s)
 {
 	char dir[PATH_MAX], fd_link[64], full[PATH_MAX * 2];
@@ -394,6 +466,22 @@ int __wrap_write_string_at(int dirfd, const char *path, const char *s)
 	if (strncmp(full, fk_root, strlen(fk_root)) != 0 || full[strlen(fk_root)] != '/')
 		return __real_write_string_at(dirfd, path, s);
 	rel = full + strlen(fk_root) + 1;
+
+	if (strncmp(rel, "proc/irq/", 9) == 0 && fk_ends_with(rel, "/smp_affinity_list")) {
+		char marker[PATH_MAX];
+
+		fk_fmt(marker, sizeof(marker), "%.*s/fk_managed", (int)(strlen(full) - 18), full);
+		if (access(marker, F_OK) == 0)
+			return -EIO; /* a managed IRQ: the kernel keeps its affinity */
+	}
+	if (fk_ends_with(rel, "/cgroup.subtree_control"))
+		return fk_subtree_control(rel, s);
+	if ((strncmp(rel, "proc/", 5) == 0 && !streq(rel, "proc/sys/vm/compact_memory")) ||
+	    fk_ends_with(rel, "/scaling_governor") || fk_ends_with(rel, "/workqueue/cpumask") ||
+	    fk_ends_with(rel, "/cpuset.cpus"))
+		return fk_store(rel, s);
+	if (fk_ends_with(rel, "/transparent_hugepage/defrag"))
+		return fk_choice(rel, s);
 
 	/* The pool's counters change as a whole: the fake does this write itself. */
 	if (strncmp(rel, "sys/", 4) == 0 && fk_ends_with(rel, "/nr_hugepages")) {
@@ -594,7 +682,7 @@ static inline void fk_teardown(void)
 	fk_run[0] = 0;
 }
 
-/* ---- snapshots: every entry of sys/ and dev/ with its content ------------------------------ */
+/* ---- snapshots: every entry of sys/, dev/ and proc/ with its content ----------------------- */
 
 static char **fk_snap_lines;
 static size_t fk_snap_n;
@@ -630,10 +718,10 @@ static inline int fk_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The state of sys/ and dev/ as one string, sorted by path. */
+/* The state of sys/, dev/ and proc/ as one string, sorted by path. */
 static inline char *fk_snapshot(void)
 {
-	static const char *const tops[] = { "sys", "dev" };
+	static const char *const tops[] = { "sys", "dev", "proc" };
 	size_t len = 1;
 	char *s, *e;
 
@@ -678,5 +766,5 @@ static inline void fk_assert_same(const char *before, const char *after)
 		a = *ea ? ea + 1 : ea;
 		b = *eb ? eb + 1 : eb;
 	}
-	fail_msg("sys/ and dev/ are not as before");
+	fail_msg("sys/, dev/ and proc/ are not as before");
 }

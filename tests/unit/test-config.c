@@ -266,6 +266,33 @@ static void test_demo_example(void **state)
 	config_free(c);
 }
 
+/* [tuning]: every action on by default except the two memory knobs. */
+static void test_tuning(void **state)
+{
+	struct vm_config *c = load_ok(BASE);
+
+	(void)state;
+	assert_true(c->tune_governor && c->tune_cstates && c->tune_irq_affinity &&
+		    c->tune_workqueues && c->tune_cpusets);
+	assert_int_equal(c->thp_defrag, THP_DEFRAG_KEEP);
+	assert_null(thp_defrag_to_string(c->thp_defrag));
+	assert_int_equal(c->stat_interval, 0);
+	config_free(c);
+
+	c = load_ok(BASE "[tuning]\ngovernor = no\ncstates = no\nirq-affinity = no\n"
+			 "workqueues = no\ncpusets = no\nthp-defrag = defer+madvise\n"
+			 "stat-interval = 120\n");
+	assert_false(c->tune_governor || c->tune_cstates || c->tune_irq_affinity ||
+		     c->tune_workqueues || c->tune_cpusets);
+	assert_string_equal(thp_defrag_to_string(c->thp_defrag), "defer+madvise");
+	assert_int_equal(c->stat_interval, 120);
+	config_free(c);
+
+	expect_error(
+		BASE "[tuning]\nstat-interval = 0\n",
+		"t.conf:8: [tuning] stat-interval: '0' is not valid; expected seconds from 1 to 3600, or keep");
+}
+
 static void test_defaults(void **state)
 {
 	struct vm_config *c = load_ok(BASE "[disk d]\npath = /d.raw\n[pci p]\naddress = 01:00.0\n");
@@ -483,13 +510,13 @@ static void test_error_unknown_section(void **state)
 	(void)state;
 	expect_error(
 		BASE "[cpus]\n",
-		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [disk NAME], [pci NAME] or [net NAME]; did you mean '[cpu]'?");
+		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]; did you mean '[cpu]'?");
 	expect_error(
 		BASE "[disks system]\npath = /a.raw\n",
-		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [disk NAME], [pci NAME] or [net NAME]; did you mean '[disk system]'?");
+		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]; did you mean '[disk system]'?");
 	expect_error(
 		BASE "[storage]\n",
-		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [disk NAME], [pci NAME] or [net NAME]");
+		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]");
 	expect_error(
 		BASE "[disk]\n",
 		"t.conf:7: [disk]: section needs a name; expected [disk NAME], e.g. [disk system]");
@@ -825,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_win11_example),
 		cmocka_unit_test(test_demo_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_tuning),
 		cmocka_unit_test(test_conditional_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_error_unknown_key),

@@ -350,6 +350,8 @@ static void test_status_round_trip(void **state)
 	_cleanup_free_ char *why = NULL;
 	struct vm_status_vcpu vcpus[] = { { 0, 1234, 2 }, { 1, 1235, 3 }, { 2, 1236, -1 } };
 	struct vm_status_iothread ioth[] = { { (char *)"iothread1", 1300 } };
+	struct vm_status_hostdev hd[] = { { (char *)"0000:81:00.0", (char *)"01:00.0" },
+					  { (char *)"0000:81:00.1", NULL } };
 	struct vm_status st = {
 		.name = (char *)"demo",
 		.state = VM_STATE_RUNNING,
@@ -362,6 +364,8 @@ static void test_status_round_trip(void **state)
 		.n_vcpus = 3,
 		.iothreads = ioth,
 		.n_iothreads = 1,
+		.hostdevs = hd,
+		.n_hostdevs = 2,
 	};
 
 	skip_unless_root();
@@ -388,12 +392,18 @@ static void test_status_round_trip(void **state)
 	assert_int_equal(got.n_iothreads, 1);
 	assert_string_equal(got.iothreads[0].id, "iothread1");
 	assert_int_equal(got.iothreads[0].tid, 1300);
+	assert_int_equal(got.n_hostdevs, 2);
+	assert_string_equal(got.hostdevs[0].host, "0000:81:00.0");
+	assert_string_equal(got.hostdevs[0].guest, "01:00.0");
+	assert_string_equal(got.hostdevs[1].host, "0000:81:00.1");
+	assert_null(got.hostdevs[1].guest); /* not seen in query-pci yet */
 
 	/* Rewriting replaces it whole. */
 	vm_status_done(&got);
 	st.state = VM_STATE_STOPPING;
 	st.n_vcpus = 0;
 	st.n_iothreads = 0;
+	st.n_hostdevs = 0;
 	st.qemu_version = NULL;
 	st.name = NULL;
 	assert_int_equal(vm_status_write(d.run_fd, &st), 0);
@@ -401,6 +411,8 @@ static void test_status_round_trip(void **state)
 	assert_int_equal(got.state, VM_STATE_STOPPING);
 	assert_int_equal(got.n_vcpus, 0);
 	assert_null(got.vcpus);
+	assert_int_equal(got.n_hostdevs, 0);
+	assert_null(got.hostdevs);
 	assert_null(got.qemu_version);
 	assert_null(got.name);
 }
@@ -448,6 +460,13 @@ static void test_status_rejects_bad(void **state)
 	expect_bad("{ \"state\": \"running\", \"gamevm_pid\": 1, \"start_time\": 1, "
 		   "\"iothreads\": [ { \"id\": 7, \"tid\": 5 } ] }",
 		   "member 'iothreads[0].id' is not a string");
+	/* gamevm status reads sysfs by it: a PCI address, never a path. */
+	expect_bad("{ \"state\": \"running\", \"gamevm_pid\": 1, \"start_time\": 1, "
+		   "\"hostdevs\": [ { \"host\": \"../../../etc\" } ] }",
+		   "member 'hostdevs[0].host' is not a PCI address");
+	expect_bad("{ \"state\": \"running\", \"gamevm_pid\": 1, \"start_time\": 1, "
+		   "\"hostdevs\": [ { \"guest\": \"01:00.0\" } ] }",
+		   "member 'hostdevs[0].host' is missing");
 	expect_bad("{ \"state\": \"running\", \"gamevm_pid\": 1, \"start_time\": 1, "
 		   "\"vcpus\": [ { \"index\": 0, \"tid\": 5, \"host_cpu\": [ [ 1 ] ] } ] }",
 		   "not valid JSON");

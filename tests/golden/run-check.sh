@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One golden case of "gamevm check": the kernel command line advice for
+# CONFIG on a fixture host (its proc/cmdline), stdout and stderr compared
+# with expected/NAME.stdout and expected/NAME.stderr. check always succeeds.
+#
+#   run-check.sh NAME HOST CONFIG [json]
+#
+# GAMEVM_GOLDEN_UPDATE=1 writes the expected files instead of comparing.
+set -eu
+
+name=$1 host=$2 conf=$3 format=${4:-text}
+: "${GAMEVM_SRCDIR:?}" "${GAMEVM_BIN:?}"
+expected=tests/golden/expected/$name
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$GAMEVM_SRCDIR"
+
+json=
+[ "$format" = json ] && json=--json
+
+rc=0
+# shellcheck disable=SC2086 # $json is one word or none
+env -u JOURNAL_STREAM -u GAMEVM_LOG_LEVEL \
+	"$GAMEVM_BIN" --root "tests/hosts/$host" check $json "$conf" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+
+if [ -n "${GAMEVM_GOLDEN_UPDATE:-}" ]; then
+	cp "$tmp/stdout" "$expected.stdout"
+	cp "$tmp/stderr" "$expected.stderr"
+	echo "updated $expected.stdout and $expected.stderr (exit status $rc)"
+	exit 0
+fi
+
+fail=0
+if [ "$rc" -ne 0 ]; then
+	echo "FAIL: gamevm check exited with $rc" >&2
+	fail=1
+fi
+diff -u "$expected.stdout" "$tmp/stdout" >&2 || fail=1
+diff -u "$expected.stderr" "$tmp/stderr" >&2 || fail=1
+if [ "$fail" -ne 0 ]; then
+	echo "To accept the new output after reviewing it: GAMEVM_GOLDEN_UPDATE=1 meson test -C BUILDDIR --suite golden" >&2
+	exit 1
+fi
+echo "ok: $name"
