@@ -53,6 +53,8 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 
 	*ret = (struct prepare_state){ .vfio = pp->vfio, .pmqos_fd = -1 };
 	ret->vfio.single_gpu = pp->c->single_gpu;
+	/* plan_build() checked reset methods and its warning was printed. */
+	ret->vfio.reset_warned = true;
 	r = prepare_devs_from_plan(pp->p, &ret->devs, &ret->n_devs);
 	if (r < 0)
 		return r;

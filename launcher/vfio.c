@@ -113,7 +113,7 @@ static int check_group(const struct host_root *h, const struct host_pci *pci,
 
 /* One warning per slot whose passed functions have no reset method at all. */
 static int check_reset(const struct host_pci *pci, const struct host_pci_dev *dev,
-		       const struct vfio_dev *devs, size_t n, struct plan_diags *d)
+		       const struct vfio_dev *devs, size_t n, bool warned, struct plan_diags *d)
 {
 	const struct host_pci_dev *first = NULL;
 	char a[PCI_ADDR_STRLEN];
@@ -136,7 +136,7 @@ static int check_reset(const struct host_pci *pci, const struct host_pci_dev *de
 	if (first != dev)
 		return 0;
 	return prepare_diag(
-		d, LOG_WARNING,
+		d, warned ? LOG_INFO : LOG_WARNING,
 		"%s has no reset method (/sys/bus/pci/devices/%s/reset_method is %s): it may not work again after the VM stops or reboots (the AMD reset bug); for AMD GPUs up to Navi 1x load the vendor-reset module (https://github.com/gnif/vendor-reset) before starting the VM",
 		a, a, dev->reset_method ? "empty" : "missing");
 }
@@ -231,7 +231,7 @@ int vfio_check(const struct host_root *h, const struct host_pci *pci, const stru
 			failed = true;
 		}
 
-		r = check_reset(pci, dev, devs, n, d);
+		r = check_reset(pci, dev, devs, n, o && o->reset_warned, d);
 		if (r < 0)
 			return r;
 	}

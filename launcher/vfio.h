@@ -60,6 +60,11 @@ struct vfio_opts {
 	gid_t gid;
 	int unbind_timeout_ms; /* per write to unbind/bind/drivers_probe */
 	int node_timeout_ms;   /* waiting for dev/vfio/N */
+	/*
+	 * The plan already warned about devices without a reset method (it
+	 * does in gamevm start): say it again at LOG_INFO only, not twice.
+	 */
+	bool reset_warned;
 };
 
 #define VFIO_OPTS_INIT                                                                             \
