@@ -35,6 +35,7 @@
 #include "spawn.h"
 #include "strv.h"
 #include "supervise.h"
+#include "tuning.h"
 #include "swtpm.h"
 #include "tpm.h"
 #include "vm-dirs.h"
@@ -482,7 +483,7 @@ int verb_start(const struct cli *cl)
 	_cleanup_(start_done) struct start s = { .root = HOST_ROOT_NULL };
 	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
 	_cleanup_(strv_done) struct strv swtpm_argv = { 0 };
-	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL;
+	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL, *qemu_cgroup = NULL;
 	struct spawn_opts qemu_o, swtpm_o;
 	struct vm_paths paths;
 	sigset_t mask;
@@ -563,6 +564,15 @@ int verb_start(const struct cli *cl)
 	if (r < 0)
 		return r;
 
+	/* tuning/cpuset.c made QEMU a cgroup of its own when it held the slices. */
+	r = tuning_qemu_cgroup_path(s.c->name, &qemu_cgroup);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+	if (s.root.sys_fd < 0 || file_exists_at(s.root.sys_fd, qemu_cgroup) <= 0) {
+		free(qemu_cgroup);
+		qemu_cgroup = NULL;
+	}
+
 	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s.c->name, s.c->vcpus,
 		 s.plan.accel == ACCEL_KVM ? "KVM" : "TCG",
 		 s.qemu.version_line ? s.qemu.version_line : "QEMU");
@@ -582,6 +592,7 @@ int verb_start(const struct cli *cl)
 		.n_hostdevs = s.plan.n_hostdevs,
 		.on_running = start_on_running,
 		.userdata = &s,
+		.qemu_cgroup = qemu_cgroup,
 	});
 	if (start_restore_host(&s) < 0 && r == SUPERVISE_EXIT_OK)
 		r = SUPERVISE_EXIT_FAILURE;

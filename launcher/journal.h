@@ -77,6 +77,8 @@ enum journal_kind {
 	 * gamevm enabled in its cgroup.subtree_control ("cpuset")
 	 */
 	JOURNAL_CGROUP_CONTROLLER,
+	/* target: a cgroup v2 dir under sys/ that gamevm created ("fs/cgroup/gamevm/win11") */
+	JOURNAL_CGROUP_DIR,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };

@@ -111,6 +111,8 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return journal_undo_sysfs_choice(h, rec, d);
 	case JOURNAL_CGROUP_CONTROLLER:
 		return tuning_cpuset_undo_controller(h, rec, d);
+	case JOURNAL_CGROUP_DIR:
+		return tuning_cpuset_undo_dir(h, rec, d);
 	default:
 		return -EINVAL;
 	}

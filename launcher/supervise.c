@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "loop.h"
 #include "macro.h"
@@ -549,6 +550,25 @@ static int spawn_qemu(struct sv *sv)
 	sv->st.qemu_pid = sv->qemu.pid;
 	log_info("Started QEMU (pid %d), paused until its threads are pinned; output in %s/%s.",
 		 (int)sv->qemu.pid, d->run_path, VM_QEMU_LOG);
+	if (sv->p->qemu_cgroup) {
+		_cleanup_free_ char *procs = NULL;
+		char pid[32], where[512];
+
+		/*
+		 * Before pinning: the slices gamevm runs in are held to the
+		 * housekeeping CPUs, where QEMU's vCPU threads cannot go. A
+		 * process moves with all its threads.
+		 */
+		if (asprintf(&procs, "%s/cgroup.procs", sv->p->qemu_cgroup) < 0)
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		snprintf(pid, sizeof(pid), "%d", (int)sv->qemu.pid);
+		r = write_string_at(sv->p->root->sys_fd, procs, pid);
+		if (r < 0)
+			return log_error_errno(r, "Failed to move QEMU into the cgroup %s: %m",
+					       host_root_path(sv->p->root, "sys",
+							      sv->p->qemu_cgroup, where,
+							      sizeof(where)));
+	}
 	sv_status_write(sv);
 	r = loop_add_pidfd(sv->loop, sv->qemu.pidfd, on_qemu_exit, sv, &sv->qemu_src);
 	if (r < 0)

@@ -80,6 +80,12 @@ struct supervise_params {
 	 */
 	void (*on_running)(void *userdata);
 	void *userdata;
+
+	/*
+	 * A cgroup (path under root's sys/) QEMU moves into right after it is
+	 * spawned, before pinning; NULL: QEMU stays in gamevm's cgroup.
+	 */
+	const char *qemu_cgroup;
 };
 
 /*

@@ -8,18 +8,22 @@
  * everything"). The cpuset controller must be enabled in the root's
  * cgroup.subtree_control for those files to exist; when it is not,
  * gamevm enables it first (JOURNAL_CGROUP_CONTROLLER) and disables it again
- * last. QEMU itself stays where the supervisor put it: its threads are
- * pinned per thread (launcher/pin.c).
- *
- * TODO(issue 5): QEMU in a cgroup of its own with the VM's CPUs
- * (gamevm.slice/NAME, cpuset.cpus = vCPUs + housekeeping), created here and
- * journaled, QEMU moved in by the start side (cgroup.procs) once spawned.
+ * last. QEMU gets a cgroup of its own, gamevm/NAME at the top of the
+ * hierarchy (cpuset.cpus = the VM's CPUs + housekeeping): as gamevm's child
+ * it would otherwise stay in gamevm's own, now limited, slice, where its
+ * vCPU threads cannot be pinned to the VM's CPUs. Each directory and
+ * controller gamevm creates is journaled, so the replay removes them after
+ * QEMU is gone. The start side moves QEMU in before pinning.
  * TODO: systemd may write its own AllowedCPUs back on daemon-reload when a
  * unit sets them; going through systemd's D-Bus (SetUnitProperties,
  * runtime) would survive that.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -78,8 +82,135 @@ static int controller_enable(const struct host_root *h, struct journal *j, struc
 	return r < 0 ? r : 0;
 }
 
-int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const struct tuning_cpus *t,
+int tuning_qemu_cgroup_path(const char *name, char **ret)
+{
+	char *p;
+
+	if (asprintf(&p, TUNING_QEMU_CGROUP_PARENT "/%s", name) < 0)
+		return -ENOMEM;
+	*ret = p;
+	return 0;
+}
+
+/* 0: there now (made or found); 1: could not (a warning was added); < 0: fatal. */
+static int cgroup_mkdir(const struct host_root *h, struct journal *j, const char *path,
 			struct plan_diags *d)
+{
+	struct journal_record rec = { .kind = JOURNAL_CGROUP_DIR, .target = (char *)path };
+	char where[512];
+	int r;
+
+	r = file_exists_at(h->sys_fd, path);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = journal_append(j, &rec, NULL);
+	if (r < 0)
+		return r;
+	if (mkdirat(h->sys_fd, path, 0755) < 0 && errno != EEXIST) {
+		r = prepare_diag(d, LOG_WARNING, "cpusets: cannot create the cgroup %s: %m",
+				 host_root_path(h, "sys", path, where, sizeof(where)));
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
+static int qemu_cgroup_create(const struct host_root *h, struct journal *j, const char *name,
+			      const struct tuning_cpus *t, struct plan_diags *d)
+{
+	_cleanup_free_ char *path = NULL, *ctl = NULL, *list = NULL, *cpus_path = NULL;
+	_cleanup_free_ unsigned *all = NULL;
+	struct journal_record rec = {
+		.kind = JOURNAL_CGROUP_CONTROLLER,
+		.target = (char *)TUNING_QEMU_CGROUP_PARENT,
+		.new = (char *)"cpuset",
+	};
+	size_t n = 0;
+	char where[512];
+	int r;
+
+	r = tuning_qemu_cgroup_path(name, &path);
+	if (r < 0)
+		return r;
+	r = cgroup_mkdir(h, j, TUNING_QEMU_CGROUP_PARENT, d);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	/* The child's cpuset files exist only with the controller on in its parent. */
+	r = read_one_line_at(h->sys_fd, TUNING_QEMU_CGROUP_PARENT "/cgroup.subtree_control", &ctl);
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0 && !word_in(ctl, "cpuset")) {
+		r = journal_append(j, &rec, NULL);
+		if (r < 0)
+			return r;
+		r = write_string_at(h->sys_fd, TUNING_QEMU_CGROUP_PARENT "/cgroup.subtree_control",
+				    "+cpuset");
+	}
+	if (r < 0) {
+		r = prepare_diag(
+			d, LOG_WARNING, "cpusets: cannot enable the cpuset controller in %s: %s",
+			host_root_path(h, "sys", TUNING_QEMU_CGROUP_PARENT, where, sizeof(where)),
+			strerror(-r));
+		return r < 0 ? r : 0;
+	}
+	r = cgroup_mkdir(h, j, path, d);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	all = malloc((t->n_vm + t->n_housekeeping) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_vm; i++)
+		all[n++] = t->vm[i];
+	for (size_t i = 0; i < t->n_housekeeping; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < t->n_vm; k++)
+			dup = dup || t->vm[k] == t->housekeeping[i];
+		if (!dup)
+			all[n++] = t->housekeeping[i];
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && all[k - 1] > all[k]; k--) {
+			unsigned x = all[k];
+			all[k] = all[k - 1];
+			all[k - 1] = x;
+		}
+	if (format_cpu_list(all, n, &list) < 0 || asprintf(&cpus_path, "%s/cpuset.cpus", path) < 0)
+		return -ENOMEM;
+	/* No journal record: the directory is gamevm's and goes away whole. */
+	r = write_string_at(h->sys_fd, cpus_path, list);
+	if (r < 0)
+		r = prepare_diag(d, LOG_WARNING, "cpusets: cannot set %s to %s: %s",
+				 host_root_path(h, "sys", cpus_path, where, sizeof(where)), list,
+				 strerror(-r));
+	else
+		r = prepare_diag(d, LOG_INFO, "cpusets: QEMU runs in the cgroup %s (CPUs %s)",
+				 host_root_path(h, "sys", path, where, sizeof(where)), list);
+	return r < 0 ? r : 0;
+}
+
+int tuning_cpuset_undo_dir(const struct host_root *h, const struct journal_record *rec,
+			   struct plan_diags *d)
+{
+	char where[512];
+
+	host_root_path(h, "sys", rec->target, where, sizeof(where));
+	if (h->sys_fd < 0)
+		return 0;
+	if (unlinkat(h->sys_fd, rec->target, AT_REMOVEDIR) >= 0)
+		return prepare_diag(d, LOG_INFO, "removed the cgroup %s", where);
+	if (errno == ENOENT)
+		return 0;
+	if (errno == EBUSY)
+		return prepare_diag(
+			       d, LOG_ERR,
+			       "cannot remove the cgroup %s: processes are still in it (an orphaned QEMU? stop it, then run gamevm cleanup again)",
+			       where),
+		       -EBUSY;
+	return prepare_diag(d, LOG_ERR, "cannot remove the cgroup %s: %m", where), NEG_ERRNO();
+}
+
+int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char *name,
+			const struct tuning_cpus *t, struct plan_diags *d)
 {
 	_cleanup_free_ char *list = NULL, *ctl = NULL;
 	char path[128], where[512];
@@ -131,7 +262,7 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const stru
 		return prepare_diag(
 			d, LOG_NOTICE,
 			"cpusets: none of system.slice, user.slice, init.scope could be limited");
-	return 0;
+	return qemu_cgroup_create(h, j, name, t, d);
 }
 
 int tuning_cpuset_undo_controller(const struct host_root *h, const struct journal_record *rec,

@@ -173,7 +173,7 @@ int tuning_apply(const struct host_root *h, struct journal *j, const struct vm_c
 					goto fail;
 			}
 			if (c->tune_cpusets) {
-				r = (tuning_cpuset_apply(h, j, &t, d));
+				r = (tuning_cpuset_apply(h, j, c->name, &t, d));
 				if (r < 0)
 					goto fail;
 			}

@@ -79,8 +79,20 @@ int tuning_workqueue_apply(const struct host_root *h, struct journal *j,
  * when needed (JOURNAL_CGROUP_CONTROLLER, undone by
  * tuning_cpuset_undo_controller).
  */
-int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const struct tuning_cpus *t,
-			struct plan_diags *d);
+int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char *name,
+			const struct tuning_cpus *t, struct plan_diags *d);
+/*
+ * QEMU's own cgroup while system.slice, user.slice and init.scope are held
+ * to the housekeeping CPUs: QEMU is gamevm's child, so it starts in
+ * gamevm's slice, where its vCPU threads could not be pinned to the VM's
+ * CPUs. tuning_cpuset_apply() creates it (journaled, cpuset.cpus = the VM's
+ * CPUs and the housekeeping ones); the start side moves QEMU in (its pid to
+ * cgroup.procs) before pinning. Path relative to the host root's sys/.
+ */
+#define TUNING_QEMU_CGROUP_PARENT "fs/cgroup/gamevm"
+int tuning_qemu_cgroup_path(const char *name, char **ret);
+int tuning_cpuset_undo_dir(const struct host_root *h, const struct journal_record *rec,
+			   struct plan_diags *d);
 int tuning_cpuset_undo_controller(const struct host_root *h, const struct journal_record *rec,
 				  struct plan_diags *d);
 

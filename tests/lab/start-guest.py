@@ -345,6 +345,51 @@ def test_start_over_stale(layout, conf):
     journal_gone("after the run")
 
 
+def test_in_limited_slice():
+    """gamevm run as a systemd service sits in system.slice, which [tuning]
+    cpusets holds to the housekeeping CPUs while the VM runs: QEMU, its
+    child, must get a cgroup of its own or its vCPUs could not be pinned."""
+    print("== gamevm start inside a slice that tuning limits to housekeeping")
+    cg = "/sys/fs/cgroup"
+    made = []
+    for sl in ("system.slice", "user.slice", "init.scope"):
+        if not os.path.isdir(f"{cg}/{sl}"):
+            os.mkdir(f"{cg}/{sl}")
+            made.append(sl)
+    conf = "/tmp/lab-slice.conf"
+    write_conf(conf, [])
+    with open(conf) as f:
+        text = f.read().replace("pin = auto\n", "pin = auto\nhousekeeping = auto\n")
+    with open(conf, "w") as f:
+        f.write(text)
+    # Run gamevm from system.slice, as systemd would.
+    proc = subprocess.Popen(
+        ["sh", "-c", f"echo $$ > {cg}/system.slice/cgroup.procs && exec \"$0\" "
+         f"--run-dir {RUN} --state-dir {STATE} start --run-for 3 --timeout 2 {conf}",
+         os.environ["GAMEVM_BIN"]],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, rc = drain(proc, 150)
+    text = "\n".join(out)
+    check(rc == 0, f"gamevm start in system.slice runs and stops (rc {rc})")
+    check(f"QEMU runs in the cgroup /sys/fs/cgroup/gamevm/{NAME}" in text,
+          "QEMU gets a cgroup of its own")
+    check("system.slice limited to CPUs" in text, "system.slice held to housekeeping")
+    check("Pinned vCPU 0" in text, "the vCPU was pinned despite the limited slice")
+    check(not os.path.exists(f"{cg}/gamevm"), "gamevm's cgroups are gone after the run")
+    # "" again, or every CPU where the kernel refused "" for a cgroup with tasks.
+    now = read(f"{cg}/system.slice/cpuset.cpus", "")
+    check(now in ("", read(f"{cg}/cpuset.cpus.effective")),
+          f"system.slice may use every CPU again ({now!r})")
+    journal_gone("after the slice run")
+    # This process may have inherited nothing from system.slice, but its
+    # children did; the slices can go once they are empty.
+    for sl in made:
+        try:
+            os.rmdir(f"{cg}/{sl}")
+        except OSError as e:
+            print(f"    (could not remove {sl}: {e})")
+
+
 def ensure_user():
     try:
         pwd.getpwnam(USER)
@@ -367,6 +412,7 @@ def main():
     test_full_run(layout, conf)
     test_kill_cleanup(layout, conf)
     test_start_over_stale(layout, conf)
+    test_in_limited_slice()
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

@@ -112,9 +112,12 @@ def test_inline(conf):
     check("info: irq-affinity:" in out and "moved to CPUs 0" in out, "IRQs moved to CPU 0")
     check("info: workqueues: unbound workqueues on CPU mask 1" in out, "workqueue mask set")
     check("info: cpusets: system.slice limited to CPUs 0" in out, "system.slice limited")
+    check(f"cgroup /sys/fs/cgroup/gamevm/tune (CPUs 0-1)" in out,
+          "QEMU gets a cgroup of its own with the VM's and the housekeeping CPUs")
     check("thp-defrag:" in out and "stat-interval:" in out, "THP defrag and stat_interval set")
     check("error:" not in out, "no errors")
     same(before, snapshot(), "after teardown")
+    check(not os.path.exists(f"{CG}/gamevm"), "gamevm's cgroups are gone")
 
 
 def test_kill_cleanup(conf):
@@ -141,6 +144,8 @@ def test_kill_cleanup(conf):
         check("cpuset" in read(f"{CG}/cgroup.subtree_control", ""), "cpuset controller enabled")
         for sl in SLICES:
             check(read(f"{CG}/{sl}/cpuset.cpus") == "0", f"{sl} limited to CPU 0")
+        check(read(f"{CG}/gamevm/tune/cpuset.cpus") == "0-1",
+              f"QEMU cgroup gamevm/tune has CPUs 0-1 ({read(CG + '/gamevm/tune/cpuset.cpus')})")
         check("[never]" in read(DEFRAG, ""), f"THP defrag is never ({read(DEFRAG)})")
         check(read(STAT) == "120", f"stat_interval is 120 ({read(STAT)})")
         check(latency() == 0, f"/dev/cpu_dma_latency reads 0 (was {lat_before})")
@@ -153,6 +158,7 @@ def test_kill_cleanup(conf):
     check(rc == 0, "gamevm cleanup after SIGKILL succeeds")
     check("set back to" in out, "cleanup says what it restored")
     same(before, snapshot(), "after gamevm cleanup")
+    check(not os.path.exists(f"{CG}/gamevm"), "gamevm's cgroups are gone")
     rc, out = gamevm("cleanup", "t2")
     check(rc == 0 and "Nothing to clean up" in out, "a second cleanup has nothing to do")
 
