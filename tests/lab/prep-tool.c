@@ -29,36 +29,11 @@
 #include <unistd.h>
 
 #include "hugepages.h"
+#include "lab-tool.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "prepare.h"
 #include "vfio.h"
-
-static void print_diags(struct plan_diags *d)
-{
-	static const char *const names[] = { [LOG_ERR] = "error",
-					     [LOG_WARNING] = "warning",
-					     [LOG_NOTICE] = "notice",
-					     [LOG_INFO] = "info" };
-
-	for (size_t i = 0; i < d->n; i++) {
-		int l = d->v[i].level;
-
-		printf("%s: %s\n", l >= LOG_ERR && l <= LOG_INFO ? names[l] : "?", d->v[i].msg);
-	}
-	fflush(stdout);
-	plan_diags_done(d);
-}
-
-static int lock_take(int run_fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = openat(run_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
-		return -errno;
-	return fd;
-}
 
 int main(int argc, char **argv)
 {
@@ -149,7 +124,7 @@ int main(int argc, char **argv)
 	(void)mkdir(run_dir, 0755);
 	(void)mkdir(dir, 0755);
 	run_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (run_fd < 0 || (lock_fd = lock_take(run_fd)) < 0 || host_root_open(root, &h) < 0) {
+	if (run_fd < 0 || (lock_fd = lab_lock_take(run_fd)) < 0 || host_root_open(root, &h) < 0) {
 		perror(dir);
 		return 1;
 	}
@@ -164,11 +139,11 @@ int main(int argc, char **argv)
 		r = hugepages_reserve(&h, j, &req, &res, &d);
 	if (r >= 0)
 		r = vfio_prepare(&h, j, devs, n, &o, &d);
-	print_diags(&d);
+	lab_print_diags(&d);
 	if (r < 0) {
 		printf("prepare failed: %s\n", strerror(-r));
 		(void)prepare_teardown(j, &h, &o, &d);
-		print_diags(&d);
+		lab_print_diags(&d);
 		return 1;
 	}
 	if (hold) {
@@ -178,7 +153,7 @@ int main(int argc, char **argv)
 			pause();
 	}
 	r = prepare_teardown(j, &h, &o, &d);
-	print_diags(&d);
+	lab_print_diags(&d);
 	journal_free(j);
 	host_root_close(&h);
 	close(lock_fd);

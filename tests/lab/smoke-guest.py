@@ -17,39 +17,15 @@ import socket
 import subprocess
 import sys
 import time
+from labcheck import check, read, driver, group_of, failures
 
 SYS = "/sys/bus/pci/devices"
 HP = "/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/{}"
-failures = []
-
-
-def check(cond, msg):
-    print(("ok    " if cond else "FAIL  ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def read(path, default=None):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return default
 
 
 def write(path, value):
     with open(path, "w") as f:
         f.write(value)
-
-
-def driver(addr):
-    link = os.path.join(SYS, addr, "driver")
-    return os.path.basename(os.readlink(link)) if os.path.islink(link) else None
-
-
-def group_of(addr):
-    return os.path.basename(os.readlink(os.path.join(SYS, addr, "iommu_group")))
 
 
 def group_members(addr):

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from labcheck import check, read, failures
 
 RUN = "/run/gamevm-lab-tune"
 CG = "/sys/fs/cgroup"
@@ -43,22 +44,6 @@ vcpus = 1
 thp-defrag = never
 stat-interval = 120
 """
-failures = []
-
-
-def check(cond, msg):
-    print(("ok    " if cond else "FAIL  ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def read(path, default=None):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return default
 
 
 def latency():

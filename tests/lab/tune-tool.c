@@ -27,36 +27,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lab-tool.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "prepare.h"
 #include "tuning.h"
-
-static void print_diags(struct plan_diags *d)
-{
-	static const char *const names[] = { [LOG_ERR] = "error",
-					     [LOG_WARNING] = "warning",
-					     [LOG_NOTICE] = "notice",
-					     [LOG_INFO] = "info" };
-
-	for (size_t i = 0; i < d->n; i++) {
-		int l = d->v[i].level;
-
-		printf("%s: %s\n", l >= LOG_ERR && l <= LOG_INFO ? names[l] : "?", d->v[i].msg);
-	}
-	fflush(stdout);
-	plan_diags_done(d);
-}
-
-static int lock_take(int run_fd)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd = openat(run_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
-		return -errno;
-	return fd;
-}
 
 int main(int argc, char **argv)
 {
@@ -125,7 +100,7 @@ int main(int argc, char **argv)
 	(void)mkdir(run_dir, 0755);
 	(void)mkdir(dir, 0755);
 	run_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (run_fd < 0 || (lock_fd = lock_take(run_fd)) < 0 || host_root_open(root, &h) < 0) {
+	if (run_fd < 0 || (lock_fd = lab_lock_take(run_fd)) < 0 || host_root_open(root, &h) < 0) {
 		perror(dir);
 		return 1;
 	}
@@ -136,13 +111,13 @@ int main(int argc, char **argv)
 	}
 
 	r = tuning_apply(&h, j, c, &p, &fd, &d);
-	print_diags(&d);
+	lab_print_diags(&d);
 	if (fd >= 0)
 		printf("PMQOS held\n");
 	if (r < 0) {
 		printf("tuning failed: %s\n", strerror(-r));
 		(void)prepare_teardown(j, &h, NULL, &d);
-		print_diags(&d);
+		lab_print_diags(&d);
 		return 1;
 	}
 	if (hold) {
@@ -154,7 +129,7 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	r = prepare_teardown(j, &h, NULL, &d);
-	print_diags(&d);
+	lab_print_diags(&d);
 	journal_free(j);
 	host_root_close(&h);
 	config_free(c);
