@@ -24,7 +24,7 @@
 #include "vm-dirs.h"
 
 /* On top of the guest's timeout: quit, SIGKILL, swtpm, teardown. */
-#define STOP_WAIT_SLACK_S 15
+#define STOP_WAIT_SLACK_S (SUPERVISE_KILL_AFTER_S + 15)
 
 int vm_open_running(const struct cli *cl, const char *name, int *ret_fd, pid_t *ret_pid)
 {

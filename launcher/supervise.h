@@ -13,7 +13,7 @@
  *              the steps of the stop sequence
  *
  * Stop sequence: system_powerdown; again after 3 s; quit when the timeout
- * passes; SIGKILL 5 s after that. swtpm dying stops the VM (quit, then
+ * passes; SIGKILL 15 s after that. swtpm dying stops the VM (quit, then
  * SIGKILL); QEMU exiting stops swtpm (SIGTERM, then SIGKILL).
  *
  * This is launcher code: it logs (common/log.h) and sends sd_notify.
@@ -31,7 +31,12 @@
 /* Between the first and the second ACPI power button press. */
 #define SUPERVISE_POWERDOWN_REPEAT_S 3
 /* From quit (or SIGTERM to a child) to SIGKILL. */
-#define SUPERVISE_KILL_AFTER_S 5
+/*
+ * After quit (or SIGTERM to swtpm): QEMU may need seconds to exit, freeing
+ * tens of GiB of hugepage-backed RAM or joining TCG vCPU threads on a busy
+ * host. SIGKILL comes only after this.
+ */
+#define SUPERVISE_KILL_AFTER_S 15
 
 /* gamevm start's exit statuses (docs/supervisor.md); 128 + N: QEMU was killed by signal N. */
 enum {
