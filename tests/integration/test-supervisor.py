@@ -216,10 +216,10 @@ def check_pinning(vm, pin, housekeeping):
         vm.fail("a thread could not be pinned")
 
 
-# QEMU 7.2 under TCG can hang in its own shutdown when `quit` arrives while
-# OVMF is still bringing up the other vCPUs (its first seconds): seen about
-# once in six runs here, never once the firmware has settled. Users stop VMs
-# that have booted; so do these tests.
+# Let the firmware run a few seconds before stopping, as a user's VM would.
+# (QEMU 7.2 under TCG now and then hangs in its own shutdown after quit,
+# early or late; gamevm then kills it, which for a requested stop still
+# exits 0 with a warning, so these tests pass either way.)
 SETTLE_S = 5
 
 
