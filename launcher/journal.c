@@ -33,6 +33,7 @@ static const char *const kind_table[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_SYSFS_CHOICE] = "sysfs-choice",
 	[JOURNAL_CGROUP_CONTROLLER] = "cgroup-controller",
 	[JOURNAL_CGROUP_DIR] = "cgroup-dir",
+	[JOURNAL_CGROUP_CPUS] = "cgroup-cpus",
 };
 
 const char *journal_kind_to_string(enum journal_kind k)
@@ -130,6 +131,7 @@ static bool record_valid(const struct journal_record *r)
 	}
 	case JOURNAL_SYSFS:
 	case JOURNAL_PROCFS:
+	case JOURNAL_CGROUP_CPUS:
 		return r->old != NULL;
 	case JOURNAL_SYSFS_CHOICE:
 		return !isempty(r->old) && r->new;
@@ -636,48 +638,6 @@ int journal_write_procfs(struct journal *j, const struct host_root *h, const cha
 	return journal_write_attr(j, h->proc_fd, JOURNAL_PROCFS, path, value);
 }
 
-/*
- * A cgroup v2 cpuset.cpus that was "" (inherit the parent's CPUs) cannot be
- * written back to "" while the cgroup holds tasks: the kernel refuses an
- * empty cpus_allowed for a populated cpuset with ENOSPC (validate_change()
- * in kernel/cgroup/cpuset.c), and system.slice always holds tasks, gamevm's
- * own among them when it runs as a service. Giving it the parent's
- * effective CPUs is the same set; only a later CPU hotplug would tell them
- * apart, and systemd rewrites the file on its next change anyway.
- */
-static int undo_cpuset_inherit(const struct host_root *h, int dir_fd,
-			       const struct journal_record *rec, const char *where, const char *cur,
-			       struct plan_diags *d)
-{
-	_cleanup_free_ char *parent = NULL, *eff_path = NULL, *eff = NULL;
-	const char *slash = strrchr(rec->target, '/');
-	int r;
-
-	if (!slash || !streq(slash + 1, "cpuset.cpus"))
-		goto fail;
-	parent = strndup(rec->target, (size_t)(slash - rec->target));
-	slash = parent ? strrchr(parent, '/') : NULL;
-	if (!slash)
-		goto fail;
-	if (asprintf(&eff_path, "%.*s/cpuset.cpus.effective", (int)(slash - parent), parent) < 0)
-		return -ENOMEM;
-	r = read_one_line_at(dir_fd, eff_path, &eff);
-	if (r < 0 || isempty(eff))
-		goto fail;
-	if (streq(cur, eff))
-		return 0;
-	r = write_attr(dir_fd, rec->target, eff);
-	if (r < 0)
-		goto fail;
-	return prepare_diag(
-		d, LOG_INFO,
-		"'%s' set back to all of its parent's CPUs, %s (was '%s'; the kernel does not let a cgroup with tasks go back to '')",
-		where, eff, cur);
-fail:
-	(void)prepare_diag(d, LOG_ERR, "cannot write '' back to '%s': %s", where, strerror(ENOSPC));
-	return -ENOSPC;
-}
-
 static int journal_undo_attr(const struct host_root *h, int dir_fd, const char *top,
 			     const struct journal_record *rec, bool gone_ok, struct plan_diags *d)
 {
@@ -699,8 +659,6 @@ static int journal_undo_attr(const struct host_root *h, int dir_fd, const char *
 	r = write_attr(dir_fd, rec->target, rec->old);
 	if (r == -ENOENT && gone_ok)
 		return 0;
-	if (r == -ENOSPC && isempty(rec->old))
-		return undo_cpuset_inherit(h, dir_fd, rec, where, cur, d);
 	if (r < 0) {
 		(void)prepare_diag(d, LOG_ERR, "cannot write '%s' back to '%s': %s", rec->old,
 				   where, strerror(-r));

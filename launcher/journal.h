@@ -79,6 +79,8 @@ enum journal_kind {
 	JOURNAL_CGROUP_CONTROLLER,
 	/* target: a cgroup v2 dir under sys/ that gamevm created ("fs/cgroup/gamevm/win11") */
 	JOURNAL_CGROUP_DIR,
+	/* target: a cgroup's cpuset.cpus under sys/; old, new: CPU lists ("" = inherit) */
+	JOURNAL_CGROUP_CPUS,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };

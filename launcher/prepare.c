@@ -113,6 +113,8 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return tuning_cpuset_undo_controller(h, rec, d);
 	case JOURNAL_CGROUP_DIR:
 		return tuning_cpuset_undo_dir(h, rec, d);
+	case JOURNAL_CGROUP_CPUS:
+		return tuning_cpuset_undo_cpus(h, rec, d);
 	default:
 		return -EINVAL;
 	}

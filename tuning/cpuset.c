@@ -4,8 +4,8 @@
  * VM runs: cpuset.cpus of system.slice, user.slice and init.scope (what
  * systemd calls AllowedCPUs; systemctl set-property --runtime writes the
  * same files) limited to the housekeeping CPUs, each journaled
- * (JOURNAL_SYSFS; "" before, which the undo writes back as "inherit
- * everything"). The cpuset controller must be enabled in the root's
+ * (JOURNAL_CGROUP_CPUS; "" before, which the undo writes back as
+ * "inherit everything"). The cpuset controller must be enabled in the root's
  * cgroup.subtree_control for those files to exist; when it is not,
  * gamevm enables it first (JOURNAL_CGROUP_CONTROLLER) and disables it again
  * last. QEMU gets a cgroup of its own, gamevm/NAME at the top of the
@@ -188,6 +188,65 @@ static int qemu_cgroup_create(const struct host_root *h, struct journal *j, cons
 	return r < 0 ? r : 0;
 }
 
+/*
+ * A cpuset.cpus that was "" (inherit the parent's CPUs) cannot be written
+ * back to "" while the cgroup holds tasks: the kernel refuses an empty
+ * cpus_allowed for a populated cpuset with ENOSPC (validate_change() in
+ * kernel/cgroup/cpuset.c), and system.slice always holds tasks, gamevm's
+ * own among them when it runs as a service. Its parent's effective CPUs are
+ * the same set; only a later CPU hotplug would tell them apart, and systemd
+ * rewrites the file on its next change anyway.
+ */
+int tuning_cpuset_undo_cpus(const struct host_root *h, const struct journal_record *rec,
+			    struct plan_diags *d)
+{
+	_cleanup_free_ char *cur = NULL, *parent = NULL, *eff_path = NULL, *eff = NULL;
+	const char *slash;
+	char where[512];
+	int r;
+
+	if (!isempty(rec->old))
+		return journal_undo_sysfs(h, rec, d);
+	host_root_path(h, "sys", rec->target, where, sizeof(where));
+	r = h->sys_fd < 0 ? -ENOENT : read_one_line_at(h->sys_fd, rec->target, &cur);
+	if (r == -ENOENT)
+		return 0; /* the cgroup is gone: nothing is limited */
+	if (r < 0)
+		return prepare_diag(d, LOG_ERR, "cannot read '%s' to restore it: %s", where,
+				    strerror(-r)),
+		       r;
+	if (isempty(cur))
+		return 0;
+	r = write_string_at(h->sys_fd, rec->target, "\n");
+	if (r >= 0)
+		return prepare_diag(d, LOG_INFO, "'%s' set back to '' (was '%s')", where, cur);
+	if (r != -ENOSPC)
+		goto fail;
+
+	slash = strrchr(rec->target, '/');
+	parent = slash ? strndup(rec->target, (size_t)(slash - rec->target)) : NULL;
+	slash = parent ? strrchr(parent, '/') : NULL;
+	if (!slash)
+		goto fail;
+	if (asprintf(&eff_path, "%.*s/cpuset.cpus.effective", (int)(slash - parent), parent) < 0)
+		return -ENOMEM;
+	if (read_one_line_at(h->sys_fd, eff_path, &eff) < 0 || isempty(eff))
+		goto fail;
+	if (streq(cur, eff))
+		return 0;
+	r = write_string_at(h->sys_fd, rec->target, eff);
+	if (r < 0)
+		goto fail;
+	return prepare_diag(
+		d, LOG_INFO,
+		"'%s' set back to all of its parent's CPUs, %s (was '%s'; the kernel does not let a cgroup with tasks go back to '')",
+		where, eff, cur);
+fail:
+	(void)prepare_diag(d, LOG_ERR, "cannot write '' back to '%s': %s", where,
+			   strerror(r < 0 ? -r : ENOSPC));
+	return r < 0 ? r : -ENOSPC;
+}
+
 int tuning_cpuset_undo_dir(const struct host_root *h, const struct journal_record *rec,
 			   struct plan_diags *d)
 {
@@ -240,7 +299,7 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(limited); i++) {
 		snprintf(path, sizeof(path), CGROUP_ROOT "/%s/cpuset.cpus", limited[i]);
-		r = tuning_write(j, h, JOURNAL_SYSFS, path, list, &err);
+		r = tuning_write(j, h, JOURNAL_CGROUP_CPUS, path, list, &err);
 		if (r < 0)
 			return r;
 		if (r == 1 && err == -ENOENT)

@@ -91,6 +91,8 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char
  */
 #define TUNING_QEMU_CGROUP_PARENT "fs/cgroup/gamevm"
 int tuning_qemu_cgroup_path(const char *name, char **ret);
+int tuning_cpuset_undo_cpus(const struct host_root *h, const struct journal_record *rec,
+			    struct plan_diags *d);
 int tuning_cpuset_undo_dir(const struct host_root *h, const struct journal_record *rec,
 			   struct plan_diags *d);
 int tuning_cpuset_undo_controller(const struct host_root *h, const struct journal_record *rec,
