@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,3 +27,24 @@ int read_link_basename_at(int dirfd, const char *path, char **ret);
 int write_string_at(int dirfd, const char *path, const char *s);
 /* 1 if path exists, 0 if not, negative errno on other errors. */
 int file_exists_at(int dirfd, const char *path);
+
+/*
+ * A read error that means the host part is not there for us: absent
+ * (ENOENT, ENOTDIR) or closed to this process (EACCES, EPERM: not root, a
+ * container's masked /proc and /sys). A probe records such a part as
+ * unknown; anything else (a malformed file, EIO, ENOMEM) stays an error.
+ */
+static inline bool read_err_is_absent(int r)
+{
+	return r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -EPERM;
+}
+
+/*
+ * A write error that means the host does not let gamevm change the file at
+ * all, whatever the value: EACCES, EPERM, EROFS (a read-only /sys or /proc,
+ * as in containers).
+ */
+static inline bool write_err_is_refusal(int r)
+{
+	return r == -EACCES || r == -EPERM || r == -EROFS;
+}

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -56,6 +57,12 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
+
+/* streq() that takes NULL: equal when both are NULL or both hold the same string. */
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	return a && b ? streq(a, b) : a == b;
+}
 
 static inline void freep(void *p)
 {

@@ -96,6 +96,14 @@ int swtpm_socket_argv(const struct swtpm_socket_opts *o, struct strv *ret)
 	}
 	/* Exit when QEMU's control connection goes away. */
 	strv_push(&v, "--terminate");
+	/*
+	 * swtpm's own syscall filter, which kills it on a denied call. It is
+	 * the default where swtpm was built with libseccomp (0.7: the
+	 * "cmdarg-seccomp" capability); said explicitly, so that a changed
+	 * default cannot turn it into "log" unnoticed.
+	 */
+	strv_push(&v, "--seccomp");
+	strv_push(&v, "action=kill");
 	if (v.err) {
 		int r = v.err;
 

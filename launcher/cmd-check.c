@@ -31,7 +31,9 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "plan.h"
 #include "planner.h"
+#include "vm-load.h"
 
 #define MAX_CPU 8192u
 
@@ -59,6 +61,17 @@ struct check {
 	size_t n_words;
 	struct check_item items[8];
 	size_t n_items;
+};
+
+/* What gamevm makes of this host's KVM, and which accelerator the plan takes for the VM. */
+struct check_accel {
+	const struct host_kvm *kvm;
+	enum kvm_verdict verdict;
+	char *probe;		/* host_kvm_describe() */
+	enum accel_mode config; /* [vm] accel */
+	int chosen;		/* ACCEL_KVM, ACCEL_TCG, or -1: the plan has errors */
+	const char *why;	/* the plan's [vm] accel line, NULL if none */
+	int why_level;
 };
 
 static void check_done(struct check *c)
@@ -352,8 +365,10 @@ static int print_text(const struct check *c, const struct vm_config *conf, const
 	return 0;
 }
 
+static struct json_object *accel_json(const struct check_accel *a);
+
 static int print_json(const struct check *c, const struct vm_config *conf, const char *cmdline,
-		      const char *line)
+		      const char *line, const struct check_accel *acc)
 {
 	struct json_object *o = json_object_new_object(), *items = json_object_new_array();
 	const char *vfio = word_find(c, "vfio-pci.ids"), *mit = word_find(c, "mitigations");
@@ -392,6 +407,16 @@ static int print_json(const struct check *c, const struct vm_config *conf, const
 			       json_object_new_boolean(mit && streq(mit, "mitigations=off")));
 	json_object_object_add(opt, "cost", json_object_new_string(MITIGATIONS_COST));
 	json_object_object_add(o, "optional", opt);
+	if (r >= 0) {
+		struct json_object *a = accel_json(acc);
+
+		if (!a)
+			r = -ENOMEM;
+		json_object_object_add(o, "kvm", json_object_get(json_object_object_get(a, "kvm")));
+		json_object_object_add(o, "accel",
+				       json_object_get(json_object_object_get(a, "accel")));
+		json_object_put(a);
+	}
 	if (r >= 0)
 		printf("%s\n", json_object_to_json_string_ext(
 				       o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
@@ -400,54 +425,119 @@ static int print_json(const struct check *c, const struct vm_config *conf, const
 	return r < 0 ? log_error_errno(-ENOMEM, "Out of memory.") : 0;
 }
 
-static void config_freep(struct vm_config **c)
+static void check_accel_done(struct check_accel *a)
 {
-	config_free(*c);
+	free(a->probe);
+}
+
+static const char *accel_name(int a)
+{
+	return a == ACCEL_KVM ? "KVM" : a == ACCEL_TCG ? "TCG" : "none (the plan has errors)";
+}
+
+static void print_accel(const struct check_accel *a, const char *name)
+{
+	printf("KVM on this host: %s\n  %s\n", kvm_verdict_to_string(a->verdict), a->probe);
+	printf("Accelerator for VM '%s' (accel = %s): %s\n", name, accel_mode_to_string(a->config),
+	       accel_name(a->chosen));
+	if (a->why)
+		printf("  %s\n", a->why);
+	printf("\n");
+}
+
+static struct json_object *accel_json(const struct check_accel *a)
+{
+	struct json_object *o = json_object_new_object(), *k = json_object_new_object();
+	struct json_object *acc = json_object_new_object();
+
+	if (!o || !k || !acc) {
+		json_object_put(o);
+		json_object_put(k);
+		json_object_put(acc);
+		return NULL;
+	}
+	json_object_object_add(k, "verdict",
+			       json_object_new_string(kvm_verdict_to_string(a->verdict)));
+	json_object_object_add(k, "probe", json_object_new_string(a->probe));
+	json_object_object_add(k, "present", json_object_new_boolean(a->kvm->present));
+	json_object_object_add(k, "runs_guests", json_object_new_boolean(a->kvm->runs_guests));
+	json_object_object_add(k, "runs_firmware", json_object_new_boolean(a->kvm->runs_firmware));
+	json_object_object_add(k, "smm", json_object_new_boolean(a->kvm->smm));
+	json_object_object_add(k, "probe_step", json_object_new_int((int)a->kvm->probe_step));
+	json_object_object_add(k, "exit_reason", json_object_new_int(a->kvm->guest_exit_reason));
+	json_object_object_add(k, "suberror", json_object_new_int(a->kvm->guest_suberror));
+	json_object_object_add(o, "kvm", k);
+	json_object_object_add(acc, "config",
+			       json_object_new_string(accel_mode_to_string(a->config)));
+	json_object_object_add(
+		acc, "chosen",
+		a->chosen < 0 ? NULL
+			      : json_object_new_string(a->chosen == ACCEL_KVM ? "kvm" : "tcg"));
+	json_object_object_add(acc, "why", a->why ? json_object_new_string(a->why) : NULL);
+	json_object_object_add(o, "accel", acc);
+	return o;
 }
 
 int verb_check(const struct cli *c)
 {
-	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
-	_cleanup_(host_cpus_done) struct host_cpus cpus = {};
-	_cleanup_(config_freep) struct vm_config *conf = NULL;
+	_cleanup_(vm_load_done) struct vm_load l = VM_LOAD_NULL;
 	_cleanup_(cpu_plan_done) struct cpu_plan cp = { .node = -1 };
-	_cleanup_(config_error_done) struct config_error e = {};
+	_cleanup_(plan_diags_done) struct plan_diags diags = {};
+	_cleanup_(plan_done) struct plan plan = { 0 };
+	_cleanup_(check_accel_done) struct check_accel acc = {};
 	_cleanup_free_ char *cmdline = NULL, *line = NULL;
 	struct planner_input in = { .gpu_node = -1, .memory_node = -1 };
 	_cleanup_(check_done) struct check chk = {};
+	struct vm_paths paths;
+	const struct plan_diag *why;
 	char where[4096];
 	int r;
 
-	r = config_load(c->args[0], &conf, &e);
+	r = vm_load(c, &l);
 	if (r < 0)
-		return log_error_errno(r, "%s", e.msg ?: "Failed to load the config.");
-	r = host_root_open(c->root, &h);
-	if (r < 0)
-		return log_error_errno(r, "Failed to open the host root '%s': %m", c->root);
-	host_root_path(&h, "proc", "cmdline", where, sizeof(where));
-	r = h.proc_fd < 0 ? -ENOENT : read_one_line_at(h.proc_fd, "cmdline", &cmdline);
+		return r;
+	host_root_path(&l.root, "proc", "cmdline", where, sizeof(where));
+	r = l.root.proc_fd < 0 ? -ENOENT : read_one_line_at(l.root.proc_fd, "cmdline", &cmdline);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the kernel command line '%s': %m", where);
-	r = host_cpus_probe(&h, &cpus);
+
+	/* The whole plan, for the accelerator it takes; its errors are cmdline's to list. */
+	paths = (struct vm_paths){ .run_dir = l.run_dir, .state_dir = l.state_dir };
+	r = plan_build(l.c, &l.facts, &l.qemu, &l.fw, &paths, &plan, &diags);
+	if (r < 0 && r != -EINVAL)
+		return log_error_errno(r, "Failed to plan the VM: %m");
+	acc = (struct check_accel){ .kvm = &l.facts.kvm,
+				    .verdict = host_kvm_verdict(&l.facts.kvm),
+				    .config = l.c->accel,
+				    .chosen = r < 0 ? -1 : (int)plan.accel };
+	if (host_kvm_describe(&l.facts.kvm, &acc.probe) < 0)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	why = plan_diags_find(&diags, "vm", "accel");
+	if (why)
+		acc.why = why->msg + why->body;
 	if (r < 0)
-		return log_error_errno(r, "Failed to read the CPU topology of '%s': %m", c->root);
+		log_error(
+			"%s: the plan has errors on this host ('gamevm cmdline %s' lists them); the checks below still hold.",
+			l.c->path, l.c->path);
+
 	/* The GPU's NUMA node only moves vCPUs between nodes: not needed to name CPUs here. */
-	planner_input_from_config(conf, NULL, &in);
-	r = planner_build(&cpus, &in, &cp);
+	planner_input_from_config(l.c, NULL, &in);
+	r = planner_build(&l.facts.cpus, &in, &cp);
 	if (r < 0)
-		return log_error_errno(r, "Failed to plan the CPUs of '%s': %m", conf->path);
+		return log_error_errno(r, "Failed to plan the CPUs of '%s': %m", l.c->path);
 	for (size_t i = 0; i < cp.n_diags; i++)
 		if (cp.diags[i].level <= LOG_ERR)
 			log_full_errno(cp.diags[i].level, 0, "%s", cp.diags[i].msg);
 
 	r = split_cmdline(cmdline, &chk);
 	if (r >= 0)
-		r = check_build(&chk, conf, &cpus, &cp);
+		r = check_build(&chk, l.c, &l.facts.cpus, &cp);
 	if (r >= 0)
 		r = check_line(&chk, &line);
 	if (r < 0)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 	if (c->json)
-		return print_json(&chk, conf, cmdline, line);
-	return print_text(&chk, conf, where, line);
+		return print_json(&chk, l.c, cmdline, line, &acc);
+	print_accel(&acc, l.c->name);
+	return print_text(&chk, l.c, where, line);
 }

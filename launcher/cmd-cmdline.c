@@ -13,20 +13,11 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "config.h"
-#include "firmware.h"
-#include "host.h"
-#include "hostroot.h"
 #include "log.h"
 #include "macro.h"
 #include "plan.h"
 #include "strv.h"
-
-static void print_diags(const struct plan_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		log_internal(d->v[i].level, 0, "%s", d->v[i].msg);
-}
+#include "vm-load.h"
 
 static int print_json(char **argv)
 {
@@ -67,82 +58,19 @@ static int print_shell(char **argv)
 
 int verb_cmdline(const struct cli *cl)
 {
-	_cleanup_(config_error_done) struct config_error err = { 0 };
-	_cleanup_(host_root_close) struct host_root root = HOST_ROOT_NULL;
-	_cleanup_(host_facts_done) struct host_facts facts = { 0 };
-	_cleanup_(host_qemu_done) struct host_qemu qemu = { 0 };
-	_cleanup_(firmware_list_done) struct firmware_list fw = { 0 };
-	_cleanup_(plan_diags_done) struct plan_diags diags = { 0 };
+	_cleanup_(vm_load_done) struct vm_load l = VM_LOAD_NULL;
 	_cleanup_(plan_done) struct plan plan = { 0 };
 	_cleanup_(strv_done) struct strv argv = { 0 };
-	_cleanup_free_ char *run_dir = NULL, *state_dir = NULL;
-	struct vm_config *c = NULL;
-	struct vm_paths paths;
-	bool real_root;
 	int r;
 
-	r = config_load(cl->args[0], &c, &err);
-	if (r < 0) {
-		if (err.msg)
-			return log_error_errno(r, "%s", err.msg);
-		return log_error_errno(r, "Failed to load '%s': %m", cl->args[0]);
-	}
-
-	r = host_root_open(cl->root, &root);
-	if (r < 0) {
-		log_error_errno(r, "Failed to open host root '%s': %m", cl->root);
-		goto out;
-	}
-	r = host_facts_probe(&root, &facts);
-	if (r < 0) {
-		log_error_errno(r, "Failed to read the host under '%s': %m", cl->root);
-		goto out;
-	}
-	r = host_qemu_probe(&root, c->qemu_binary ? c->qemu_binary : "qemu-system-x86_64", &qemu);
-	if (r < 0) {
-		log_error_errno(r, "Failed to run '%s -version' under '%s': %m",
-				c->qemu_binary ? c->qemu_binary : "qemu-system-x86_64", cl->root);
-		goto out;
-	}
-	/* The user's own firmware descriptors count on the real host only. */
-	real_root = streq(cl->root, "/");
-	r = firmware_list_load(root.root_fd, real_root ? getenv("XDG_CONFIG_HOME") : NULL,
-			       real_root ? getenv("HOME") : NULL, &fw);
-	if (r < 0) {
-		log_error_errno(r, "Failed to read the firmware descriptors under '%s': %m",
-				cl->root);
-		goto out;
-	}
-	strv_foreach (s, fw.skipped)
-		log_debug("Firmware descriptor skipped: %s", *s);
-
-	if (asprintf(&run_dir, "%s/%s", cl->run_dir, c->name) < 0 ||
-	    asprintf(&state_dir, "%s/%s", cl->state_dir, c->name) < 0) {
-		r = log_error_errno(-ENOMEM, "Out of memory.");
-		goto out;
-	}
-	paths = (struct vm_paths){ .run_dir = run_dir, .state_dir = state_dir };
-
-	r = plan_build(c, &facts, &qemu, &fw, &paths, &plan, &diags);
-	print_diags(&diags);
-	if (r == -EINVAL) {
-		log_error(
-			"%s: not starting QEMU with this config on this host; see the errors above.",
-			c->path);
-		goto out;
-	}
-	if (r < 0) {
-		log_error_errno(r, "Failed to plan the VM: %m");
-		goto out;
-	}
-
-	r = qemu_argv_build(c, &plan, &qemu, &argv);
-	if (r < 0) {
-		log_error_errno(r, "Failed to build the QEMU command line: %m");
-		goto out;
-	}
-	r = cl->json ? print_json(argv.v) : print_shell(argv.v);
-out:
-	config_free(c);
-	return r;
+	r = vm_load(cl, &l);
+	if (r < 0)
+		return r;
+	r = vm_load_plan(&l, &plan);
+	if (r < 0)
+		return r;
+	r = qemu_argv_build(l.c, &plan, &l.qemu, &argv);
+	if (r < 0)
+		return log_error_errno(r, "Failed to build the QEMU command line: %m");
+	return cl->json ? print_json(argv.v) : print_shell(argv.v);
 }

@@ -11,14 +11,17 @@
  */
 #include <cap-ng.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -39,23 +42,17 @@
 #include "swtpm.h"
 #include "tpm.h"
 #include "vm-dirs.h"
+#include "testhook.h"
+#include "vm-load.h"
 
-#define DEFAULT_QEMU_USER "gamevm"
-#define MAX_GROUPS	  64
+#define MAX_GROUPS 64
 /* Locked guest RAM plus room for QEMU's own pinned allocations (VFIO DMA maps, rings). */
 #define MEMLOCK_SLACK (1ULL << 30)
 
 struct start {
-	struct config_error err;
-	struct host_root root;
-	struct host_facts facts;
-	struct host_qemu qemu;
-	struct firmware_list fw;
-	struct plan_diags diags;
+	struct vm_load l; /* config, host facts, QEMU, firmware, directories */
 	struct plan plan;
 	struct strv argv;
-	char *run_dir, *state_dir;
-	struct vm_config *c;
 
 	/* the QEMU user */
 	char *user;
@@ -72,27 +69,26 @@ struct start {
 	struct supervise_hostdev *hostdevs;
 	char (*hostdev_addr)[PCI_ADDR_STRLEN];
 	char (*hostdev_id)[32];
+
+	/* The disk images, opened here and handed to QEMU (plan.h, PLAN_DISK_FD). */
+	struct spawn_fd *disk_fds;
+	size_t n_disk_fds;
 };
 
 static void start_done(struct start *s)
 {
-	config_error_done(&s->err);
-	host_root_close(&s->root);
-	host_facts_done(&s->facts);
-	host_qemu_done(&s->qemu);
-	firmware_list_done(&s->fw);
-	plan_diags_done(&s->diags);
+	vm_load_done(&s->l);
 	plan_done(&s->plan);
 	strv_done(&s->argv);
-	free(s->run_dir);
-	free(s->state_dir);
 	free(s->user);
 	journal_free(s->journal);
 	prepare_state_done(&s->prep);
 	free(s->hostdevs);
 	free(s->hostdev_addr);
 	free(s->hostdev_id);
-	config_free(s->c);
+	for (size_t i = 0; i < s->n_disk_fds; i++)
+		closep(&s->disk_fds[i].src_fd);
+	free(s->disk_fds);
 }
 
 /* Library diagnostics (prepare.h): errors and warnings as such, what was done as info. */
@@ -104,66 +100,39 @@ static void diags_flush(struct plan_diags *d)
 	*d = (struct plan_diags){};
 }
 
-/* Config, host facts, plan, argv: the same steps and messages as `gamevm cmdline`. */
-static int start_plan(const struct cli *cl, struct start *s)
+/* The plan and QEMU's argv from the config and the host facts, diagnostics logged. */
+static int start_build_plan(struct start *s)
 {
-	struct vm_paths paths;
-	const char *qemu_bin;
 	int r;
 
-	r = config_load(cl->args[0], &s->c, &s->err);
-	if (r < 0) {
-		if (s->err.msg)
-			return log_error_errno(r, "%s", s->err.msg);
-		return log_error_errno(r, "Failed to load '%s': %m", cl->args[0]);
-	}
-	r = host_root_open(cl->root, &s->root);
+	r = vm_load_plan(&s->l, &s->plan);
 	if (r < 0)
-		return log_error_errno(r, "Failed to open host root '%s': %m", cl->root);
-	if (!s->root.is_real)
-		return log_error_errno(
-			-EINVAL,
-			"gamevm start runs a VM on this host: --root is for reading other host trees (cmdline, topology).");
-	r = host_facts_probe(&s->root, &s->facts);
-	if (r < 0)
-		return log_error_errno(r, "Failed to read the host: %m");
-	qemu_bin = s->c->qemu_binary ? s->c->qemu_binary : "qemu-system-x86_64";
-	r = host_qemu_probe(&s->root, qemu_bin, &s->qemu);
-	if (r < 0)
-		return log_error_errno(r, "Failed to run '%s -version': %m", qemu_bin);
-	r = firmware_list_load(s->root.root_fd, getenv("XDG_CONFIG_HOME"), getenv("HOME"), &s->fw);
-	if (r < 0)
-		return log_error_errno(r, "Failed to read the firmware descriptors: %m");
-	strv_foreach (x, s->fw.skipped)
-		log_debug("Firmware descriptor skipped: %s", *x);
-
-	if (asprintf(&s->run_dir, "%s/%s", cl->run_dir, s->c->name) < 0 ||
-	    asprintf(&s->state_dir, "%s/%s", cl->state_dir, s->c->name) < 0) {
-		s->run_dir = s->state_dir = NULL;
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	}
-	paths = (struct vm_paths){ .run_dir = s->run_dir, .state_dir = s->state_dir };
-
-	r = plan_build(s->c, &s->facts, &s->qemu, &s->fw, &paths, &s->plan, &s->diags);
-	for (size_t i = 0; i < s->diags.n; i++)
-		log_internal(s->diags.v[i].level, 0, "%s", s->diags.v[i].msg);
-	if (r == -EINVAL)
-		return log_error_errno(
-			r,
-			"%s: not starting QEMU with this config on this host; see the errors above.",
-			s->c->path);
-	if (r < 0)
-		return log_error_errno(r, "Failed to plan the VM: %m");
-	r = qemu_argv_build(s->c, &s->plan, &s->qemu, &s->argv);
+		return r;
+	r = qemu_argv_build(s->l.c, &s->plan, &s->l.qemu, &s->argv);
 	if (r < 0)
 		return log_error_errno(r, "Failed to build the QEMU command line: %m");
 	return 0;
 }
 
+/* Config, host facts, plan, argv: the same steps and messages as `gamevm cmdline`. */
+static int start_plan(const struct cli *cl, struct start *s)
+{
+	int r;
+
+	r = vm_load(cl, &s->l);
+	if (r < 0)
+		return r;
+	if (!s->l.root.is_real)
+		return log_error_errno(
+			-EINVAL,
+			"gamevm start runs a VM on this host: --root is for reading other host trees (cmdline, topology).");
+	return start_build_plan(s);
+}
+
 /* The unprivileged user QEMU and swtpm run as, with its groups (kvm). */
 static int start_resolve_user(struct start *s)
 {
-	const char *name = s->c->user ? s->c->user : DEFAULT_QEMU_USER;
+	const char *name = s->l.c->user ? s->l.c->user : CONFIG_DEFAULT_QEMU_USER;
 	struct passwd pw, *pwp = NULL;
 	char buf[4096];
 	int n = MAX_GROUPS, r;
@@ -174,11 +143,11 @@ static int start_resolve_user(struct start *s)
 		if (r != 0 || !pwp)
 			return log_error_errno(r ? -r : -ENOENT, "Cannot look up uid %u: %m",
 					       (unsigned)geteuid());
-		if (s->c->user && !streq(s->c->user, pwp->pw_name))
+		if (s->l.c->user && !streq(s->l.c->user, pwp->pw_name))
 			return log_error_errno(
 				-EPERM,
 				"%s: [vm] user = %s, but gamevm runs as '%s', not as root, and cannot switch users; remove the key or run gamevm as root.",
-				s->c->path, s->c->user, pwp->pw_name);
+				s->l.c->path, s->l.c->user, pwp->pw_name);
 		s->user = strdup(pwp->pw_name);
 		if (!s->user)
 			return log_error_errno(-ENOMEM, "Out of memory.");
@@ -199,7 +168,7 @@ static int start_resolve_user(struct start *s)
 	if (pw.pw_uid == 0)
 		return log_error_errno(-EPERM,
 				       "%s: [vm] user = %s is root; QEMU must run unprivileged.",
-				       s->c->path, name);
+				       s->l.c->path, name);
 	if (getgrouplist(name, pw.pw_gid, s->groups, &n) < 0)
 		return log_error_errno(-E2BIG, "User '%s' is in more than %d groups.", name,
 				       MAX_GROUPS);
@@ -215,7 +184,7 @@ static int start_resolve_user(struct start *s)
 
 static int find_binary(struct start *s, const char *name, char **ret)
 {
-	int r = spawn_find_binary(s->root.root_fd, name, ret);
+	int r = spawn_find_binary(s->l.root.root_fd, name, ret);
 
 	if (r < 0)
 		return log_error_errno(r, "Cannot find '%s' (install swtpm and swtpm-tools): %m",
@@ -247,7 +216,7 @@ static int start_prepare_state(struct start *s, struct vm_dirs *d)
 		const char *base = strrchr(s->plan.nvram_path, '/');
 
 		base = base ? base + 1 : s->plan.nvram_path;
-		r = nvram_copy_once(s->root.root_fd, s->plan.fw_vars_template, d->state_fd, base,
+		r = nvram_copy_once(s->l.root.root_fd, s->plan.fw_vars_template, d->state_fd, base,
 				    s->uid, s->gid);
 		if (r < 0)
 			return log_error_errno(
@@ -258,7 +227,7 @@ static int start_prepare_state(struct start *s, struct vm_dirs *d)
 				 s->plan.fw_vars_template, s->plan.nvram_path);
 	}
 
-	if (s->c->tpm != TPM_NONE) {
+	if (s->l.c->tpm != TPM_NONE) {
 		_cleanup_free_ char *setup = NULL, *swtpm = NULL, *localca = NULL, *why = NULL;
 		struct tpm_setup t;
 
@@ -274,10 +243,10 @@ static int start_prepare_state(struct start *s, struct vm_dirs *d)
 			.swtpm_binary = swtpm,
 			.localca_binary = localca,
 			.localca_options =
-				file_exists_at(s->root.root_fd, "etc/swtpm-localca.options") > 0
+				file_exists_at(s->l.root.root_fd, "etc/swtpm-localca.options") > 0
 					? "/etc/swtpm-localca.options"
 					: NULL,
-			.vm_name = s->c->name,
+			.vm_name = s->l.c->name,
 			.uuid = s->plan.uuid,
 			.user_name = s->user,
 			.uid = s->switch_user ? s->uid : (uid_t)-1,
@@ -331,13 +300,13 @@ static int start_replay_stale(struct start *s, struct vm_dirs *d)
 	log_notice(
 		"Found the journal of a run that did not finish (gamevm was killed?): restoring the host first (%zu change%s).",
 		pending, pending == 1 ? "" : "s");
-	r = prepare_teardown(j, &s->root, NULL, &diags);
+	r = prepare_teardown(j, &s->l.root, NULL, &diags);
 	diags_flush(&diags);
 	if (r < 0)
 		return log_error_errno(
 			r,
 			"%zu change%s of the earlier run could not be undone (see above); not starting. Fix it and run 'gamevm cleanup %s'.",
-			journal_pending(j), journal_pending(j) == 1 ? "" : "s", s->c->name);
+			journal_pending(j), journal_pending(j) == 1 ? "" : "s", s->l.c->name);
 	log_notice("The host is restored; going on with the start.");
 	return 0;
 }
@@ -364,6 +333,72 @@ static int start_check_memlock(const struct start *s, uint64_t want)
 		(unsigned long long)(want >> 20),
 		s->plan.n_hostdevs > 0 ? "VFIO DMA mappings" : "[memory] lock",
 		(unsigned long long)(rl.rlim_max >> 20));
+}
+
+/*
+ * Opens one disk image for QEMU. Not following a FIFO or a socket into a
+ * blocking open: O_NONBLOCK, then only regular files and block devices.
+ */
+static int open_disk_image(const char *path, bool rw, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int fl;
+
+	fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NEG_ERRNO();
+	if (fstat(fd, &st) < 0)
+		return NEG_ERRNO();
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -EBADFD;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return NEG_ERRNO();
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/*
+ * The disk images, opened by gamevm and passed to QEMU as fds, so that the
+ * QEMU user needs no access to them (and cannot reach any other image).
+ * Done before the host is touched: a missing or unopenable image ends the
+ * start here.
+ */
+static int start_open_disks(struct start *s)
+{
+	const struct vm_config *c = s->l.c;
+
+	s->disk_fds = calloc(2 * c->n_disks + 1, sizeof(*s->disk_fds));
+	if (!s->disk_fds)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct vm_disk *k = &c->disks[i];
+		bool ro = k->readonly || k->media == DISK_MEDIA_CDROM;
+
+		for (int pass = 0; pass < (ro ? 1 : 2); pass++) {
+			bool rw = pass == 1;
+			int fd = -1, r = open_disk_image(k->path, rw, &fd);
+
+			if (r == -EBADFD)
+				return log_error_errno(
+					r,
+					"%s:%u: [disk %s] path: '%s' is neither a file nor a block device.",
+					c->path, k->line, k->name, k->path);
+			if (r < 0)
+				return log_error_errno(
+					r, "%s:%u: [disk %s] path: cannot open '%s' %s: %m%s",
+					c->path, k->line, k->name, k->path,
+					rw ? "read-write" : "read-only",
+					r == -EROFS || (rw && r == -EACCES)
+						? " (set readonly = yes for an image that must not change)"
+						: "");
+			s->disk_fds[s->n_disk_fds++] =
+				(struct spawn_fd){ .src_fd = fd,
+						   .target_fd = PLAN_DISK_FD(i, !rw) };
+		}
+	}
+	return 0;
 }
 
 /* The plan's host devices as the supervisor checks them in query-pci. */
@@ -395,16 +430,18 @@ static int start_hostdevs(struct start *s)
 static int start_prepare_host(struct start *s, struct vm_dirs *d)
 {
 	_cleanup_(plan_diags_done) struct plan_diags diags = {};
-	struct prepare_params pp = {
-		.h = &s->root, .c = s->c, .p = &s->plan, .f = &s->facts, .vfio = VFIO_OPTS_INIT
-	};
+	struct prepare_params pp = { .h = &s->l.root,
+				     .c = s->l.c,
+				     .p = &s->plan,
+				     .f = &s->l.facts,
+				     .vfio = VFIO_OPTS_INIT };
 	int r, q;
 
 	if (s->switch_user) {
 		pp.vfio.uid = s->uid;
 		pp.vfio.gid = s->gid;
 	}
-	r = journal_create(d->run_fd, s->c->name, &s->journal);
+	r = journal_create(d->run_fd, s->l.c->name, &s->journal);
 	if (r == -EEXIST)
 		return log_error_errno(r, "%s/%s appeared while we hold the lock.", d->run_path,
 				       JOURNAL_FILE);
@@ -419,7 +456,7 @@ static int start_prepare_host(struct start *s, struct vm_dirs *d)
 
 	if (r != -EINVAL)
 		log_error_errno(r, "Failed to prepare the host: %m");
-	q = prepare_teardown(s->journal, &s->root, &s->prep.vfio, &diags);
+	q = prepare_teardown(s->journal, &s->l.root, &s->prep.vfio, &diags);
 	diags_flush(&diags);
 	s->prepared = false;
 	if (q < 0)
@@ -427,7 +464,7 @@ static int start_prepare_host(struct start *s, struct vm_dirs *d)
 			q,
 			"Host preparation failed, and %zu change%s could not be undone (see above): fix it and run 'gamevm cleanup %s'.",
 			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
-			s->c->name);
+			s->l.c->name);
 	return log_error_errno(
 		r, "Host preparation failed (see above); not starting. The host is as it was.");
 }
@@ -441,13 +478,13 @@ static void start_on_running(void *userdata)
 
 	if (!s->prepared)
 		return;
-	r = prepare_after_start(&s->root, s->journal, &s->prep, &diags);
+	r = prepare_after_start(&s->l.root, s->journal, &s->prep, &diags);
 	diags_flush(&diags);
 	if (r < 0)
 		log_warning_errno(
 			r,
 			"Could not hand the hugepages over to QEMU (%m): if gamevm dies, 'gamevm cleanup %s' gives them back.",
-			s->c->name);
+			s->l.c->name);
 }
 
 /* After the VM, on every way it ended: device health, then the journal backwards. */
@@ -460,27 +497,116 @@ static int start_restore_host(struct start *s)
 	if (!s->prepared)
 		return 0;
 	s->prepared = false;
-	(void)prepare_after_vm(&s->root, &s->prep, &diags);
+	(void)prepare_after_vm(&s->l.root, &s->prep, &diags);
 	diags_flush(&diags);
 	pending = journal_pending(s->journal);
 	if (pending > 0)
 		log_info("Restoring the host (%zu change%s).", pending, pending == 1 ? "" : "s");
-	r = prepare_teardown(s->journal, &s->root, &s->prep.vfio, &diags);
+	r = prepare_teardown(s->journal, &s->l.root, &s->prep.vfio, &diags);
 	diags_flush(&diags);
 	if (r < 0)
 		return log_error_errno(
 			r,
 			"%zu host change%s could not be undone (see above) and stay in %s/%s: fix it and run 'gamevm cleanup %s'.",
 			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
-			s->run_dir, JOURNAL_FILE, s->c->name);
+			s->l.run_dir, JOURNAL_FILE, s->l.c->name);
 	if (pending > 0)
 		log_info("The host is restored.");
 	return 0;
 }
 
+/*
+ * accel = auto chose KVM: how long after cont a KVM internal error still
+ * restarts the VM under TCG. OVMF's SEC and PEI phases, where a KVM that
+ * cannot run firmware fails, are over within a second under KVM.
+ */
+#define KVM_FALLBACK_S 10
+
+static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs *d,
+			   const struct spawn_opts *qemu_o, const struct spawn_opts *swtpm_o,
+			   const char *qemu_cgroup)
+{
+	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s->l.c->name, s->l.c->vcpus,
+		 s->plan.accel == ACCEL_KVM ? "KVM" : "TCG",
+		 s->l.qemu.version_line ? s->l.qemu.version_line : "QEMU");
+	return supervise_run(&(struct supervise_params){
+		.name = s->l.c->name,
+		.root = &s->l.root,
+		.dirs = d,
+		.qemu = qemu_o,
+		.qemu_fds = s->disk_fds,
+		.n_qemu_fds = s->n_disk_fds,
+		.swtpm = swtpm_o,
+		.vcpu_pin = s->plan.vcpu_pin,
+		.n_vcpus = s->l.c->vcpus,
+		.housekeeping = s->plan.housekeeping,
+		.n_housekeeping = s->plan.n_housekeeping,
+		.stop_timeout_s = cl->timeout_s,
+		.run_for_s = cl->run_for_s,
+		.hostdevs = s->hostdevs,
+		.n_hostdevs = s->plan.n_hostdevs,
+		.on_running = start_on_running,
+		.userdata = s,
+		.qemu_cgroup = qemu_cgroup,
+		.kvm_fallback_s = s->l.c->accel == ACCEL_AUTO && s->plan.accel == ACCEL_KVM
+					  ? KVM_FALLBACK_S
+					  : 0,
+	});
+}
+
+/*
+ * KVM stopped the guest with an internal error right after the start
+ * (accel = auto): that outweighs the probe, so plan again with it known,
+ * which gives TCG. The host stays prepared: the accelerator changes
+ * neither the devices, the memory nor the CPUs, and the hugepages were not
+ * handed over yet (on_running waits for the fallback window). Only the
+ * firmware must stay the same, as its NVRAM copy exists already.
+ */
+static int start_replan_tcg(struct start *s, struct vm_dirs *d)
+{
+	_cleanup_free_ char *fw_code = NULL, *why = NULL;
+	int r;
+
+	log_notice("accel = auto: starting VM '%s' again under TCG (expect it to be slow).",
+		   s->l.c->name);
+	fw_code = s->plan.fw_code ? strdup(s->plan.fw_code) : NULL;
+	if (s->plan.fw_code && !fw_code)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	s->l.facts.kvm.qemu_failed = true;
+	plan_done(&s->plan);
+	strv_done(&s->argv);
+	r = start_build_plan(s);
+	if (r < 0)
+		return r;
+	if (s->plan.accel != ACCEL_TCG)
+		return log_error_errno(-EINVAL, "Planning again did not give TCG; not retrying.");
+	if (!streq_ptr(fw_code, s->plan.fw_code))
+		return log_error_errno(
+			-EINVAL,
+			"Under TCG the VM would boot another firmware ('%s', not '%s') than the NVRAM copy was made for; not retrying. Set accel = tcg.",
+			strna(s->plan.fw_code), strna(fw_code));
+	r = vm_dirs_bind_sockets(d, s->uid, s->gid, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", strna(why));
+	return 0;
+}
+
+/* Whether one of the stop signals in mask (blocked) is pending; it stays pending. */
+static bool start_stop_pending(const sigset_t *mask)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) < 0)
+		return false;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(mask, sig) == 1 && sigismember(&pending, sig) == 1)
+			return true;
+	return false;
+}
+
 int verb_start(const struct cli *cl)
 {
-	_cleanup_(start_done) struct start s = { .root = HOST_ROOT_NULL };
+	_cleanup_(start_done) struct start s = { .l = VM_LOAD_NULL };
 	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
 	_cleanup_(strv_done) struct strv swtpm_argv = { 0 };
 	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL, *qemu_cgroup = NULL;
@@ -499,14 +625,44 @@ int verb_start(const struct cli *cl)
 	if (r < 0)
 		return r;
 
-	paths = (struct vm_paths){ .run_dir = s.run_dir, .state_dir = s.state_dir };
-	r = vm_dirs_open(&paths, s.c->name, s.uid, s.gid, &d, &why);
-	if (r < 0)
+	paths = (struct vm_paths){ .run_dir = s.l.run_dir, .state_dir = s.l.state_dir };
+	r = vm_dirs_open(&paths, s.l.c->name, s.uid, s.gid, &d, &why);
+	if (r == -EBUSY)
 		return log_error_errno(r, "%s", strna(why));
+	if (r < 0)
+		return log_error_errno(
+			r, "%s: %m (the run and state directories: --run-dir, --state-dir)",
+			strna(why));
+	/*
+	 * From here on a stop request must not kill gamevm half-way (a TPM
+	 * being manufactured, the host being prepared, then the journal): the
+	 * signals wait, blocked, and are looked at between the steps and then
+	 * read from the supervisor's signalfd, which stops the VM.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
+
+	/*
+	 * Known from now on: 'gamevm stop' and 'status' find the pid even while
+	 * the host is prepared and the TPM manufactured, before the supervisor
+	 * writes the full status.
+	 */
+	r = vm_status_write(d.run_fd, &(struct vm_status){ .name = (char *)s.l.c->name,
+							   .state = VM_STATE_STARTING,
+							   .gamevm_pid = getpid(),
+							   .start_time = (uint64_t)time(NULL) });
+	if (r < 0)
+		return log_error_errno(r, "Failed to write %s/%s: %m", d.run_path, VM_STATUS_FILE);
+	testhook_point("locked");
 	if (d.stale_qmp || d.stale_swtpm || d.stale_status)
 		log_notice(
 			"Removed files of an earlier run of VM '%s' that did not end cleanly (%s%s%s) from %s.",
-			s.c->name, d.stale_qmp ? "qmp.sock " : "",
+			s.l.c->name, d.stale_qmp ? "qmp.sock " : "",
 			d.stale_swtpm ? "swtpm.sock " : "", d.stale_status ? "status.json" : "",
 			d.run_path);
 
@@ -516,19 +672,23 @@ int verb_start(const struct cli *cl)
 	r = start_prepare_state(&s, &d);
 	if (r < 0)
 		return r;
+	testhook_point("state");
 	r = start_hostdevs(&s);
+	if (r < 0)
+		return r;
+	r = start_open_disks(&s);
 	if (r < 0)
 		return r;
 
 	child_opts(&s, &qemu_o);
 	qemu_o.argv = s.argv.v;
-	if (s.c->memory_lock || s.plan.n_hostdevs > 0)
-		qemu_o.rlimit_memlock = s.c->memory_bytes + MEMLOCK_SLACK;
+	if (s.l.c->memory_lock || s.plan.n_hostdevs > 0)
+		qemu_o.rlimit_memlock = s.l.c->memory_bytes + MEMLOCK_SLACK;
 	r = start_check_memlock(&s, qemu_o.rlimit_memlock);
 	if (r < 0)
 		return r;
 
-	if (s.c->tpm != TPM_NONE) {
+	if (s.l.c->tpm != TPM_NONE) {
 		struct swtpm_socket_opts so;
 
 		r = find_binary(&s, "swtpm", &swtpm_bin);
@@ -548,52 +708,39 @@ int verb_start(const struct cli *cl)
 		swtpm_o.argv = swtpm_argv.v;
 	}
 
-	/*
-	 * From the first host change on, a signal must not kill gamevm before
-	 * the journal is replayed: the supervisor reads them from a signalfd
-	 * (still pending from here), and stops the VM.
-	 */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
+	/* A stop asked for while the state was prepared: before the first host change. */
+	if (start_stop_pending(&mask)) {
+		log_info("Stop requested while VM '%s' was starting: not starting it.",
+			 s.l.c->name);
+		return SUPERVISE_EXIT_OK;
+	}
 	r = start_prepare_host(&s, &d);
 	if (r < 0)
 		return r;
+	testhook_point("prepared");
 
 	/* tuning/cpuset.c made QEMU a cgroup of its own when it held the slices. */
-	r = tuning_qemu_cgroup_path(s.c->name, &qemu_cgroup);
+	r = tuning_qemu_cgroup_path(s.l.c->name, &qemu_cgroup);
 	if (r < 0)
 		return log_error_errno(r, "Out of memory.");
-	if (s.root.sys_fd < 0 || file_exists_at(s.root.sys_fd, qemu_cgroup) <= 0) {
+	if (s.l.root.sys_fd < 0 || file_exists_at(s.l.root.sys_fd, qemu_cgroup) <= 0) {
 		free(qemu_cgroup);
 		qemu_cgroup = NULL;
 	}
 
-	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s.c->name, s.c->vcpus,
-		 s.plan.accel == ACCEL_KVM ? "KVM" : "TCG",
-		 s.qemu.version_line ? s.qemu.version_line : "QEMU");
-	r = supervise_run(&(struct supervise_params){
-		.name = s.c->name,
-		.root = &s.root,
-		.dirs = &d,
-		.qemu = &qemu_o,
-		.swtpm = s.c->tpm != TPM_NONE ? &swtpm_o : NULL,
-		.vcpu_pin = s.plan.vcpu_pin,
-		.n_vcpus = s.c->vcpus,
-		.housekeeping = s.plan.housekeeping,
-		.n_housekeeping = s.plan.n_housekeeping,
-		.stop_timeout_s = cl->timeout_s,
-		.run_for_s = cl->run_for_s,
-		.hostdevs = s.hostdevs,
-		.n_hostdevs = s.plan.n_hostdevs,
-		.on_running = start_on_running,
-		.userdata = &s,
-		.qemu_cgroup = qemu_cgroup,
-	});
+	r = start_supervise(&s, cl, &d, &qemu_o, s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL,
+			    qemu_cgroup);
+	if (r == SUPERVISE_RETRY_TCG) {
+		r = start_replan_tcg(&s, &d);
+		if (r >= 0) {
+			qemu_o.argv = s.argv.v;
+			r = start_supervise(&s, cl, &d, &qemu_o,
+					    s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL, qemu_cgroup);
+		}
+		if (r < 0 || r == SUPERVISE_RETRY_TCG)
+			r = SUPERVISE_EXIT_FAILURE;
+	}
+	testhook_point("exited");
 	if (start_restore_host(&s) < 0 && r == SUPERVISE_EXIT_OK)
 		r = SUPERVISE_EXIT_FAILURE;
 	return r;

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "macro.h"
@@ -55,6 +56,13 @@ struct enum_name {
 
 enum key_flags {
 	KEY_REPEATABLE = 1 << 0, /* each occurrence appends ([qemu] extra) */
+	/*
+	 * A file path: a relative value is resolved against the config file's
+	 * directory before the parser sees it (config.c, resolve_path()).
+	 */
+	KEY_PATH = 1 << 1,
+	/* A program: a bare name is looked up in PATH, a name with '/' is a KEY_PATH. */
+	KEY_PROGRAM = 1 << 2,
 };
 
 struct config_key;
@@ -100,6 +108,7 @@ extern const struct enum_name disk_media_names[], disk_bus_names[], disk_cache_n
 /* The loader's state, shared with the cross-key checks (config-check.c). */
 struct config_parser {
 	const char *path;
+	const char *base_dir; /* absolute directory of the file; NULL: relative paths refused */
 	const char *buf;
 	size_t len, pos;
 	unsigned line;
@@ -122,12 +131,28 @@ int config_parser_fail(struct config_parser *p, unsigned line, const char *label
 		       const char *fmt, ...) _printf_(5, 6);
 int config_named_section_add(struct vm_config *c, enum section_kind s, const char *name,
 			     unsigned line, size_t *ret_index);
+/*
+ * When gamevm runs as root, the config file it read (st, from fstat) must be
+ * writable by root alone: owned by root, not group- or world-writable. One
+ * exception: a file of the user who ran gamevm through sudo (trusted_uid,
+ * from SUDO_UID; (uid_t)-1 for none), not writable by anyone else. That user
+ * could run anything as root anyway, and a checkout of theirs run with
+ * 'sudo scripts/demo.sh' is the quick start. Returns 0, or -EPERM with
+ * *ret_msg saying who could change the file and the chown/chmod that fixes
+ * it (-ENOMEM without a message).
+ */
+int config_file_check_owner(const char *path, const struct stat *st, uid_t trusted_uid,
+			    char **ret_msg);
+/* SUDO_UID as a uid, (uid_t)-1 when unset, malformed, or 0. */
+uid_t config_sudo_uid(void);
+
 /* Runs after parsing: fills the key-dependent defaults and checks the rules. */
 int config_check(struct config_parser *p);
 
 /* Limits that the cross-key checks share with the key table. */
-#define CONFIG_MAX_CPU	    4096u /* parse_cpu_list bound; host checks come in the plan */
-#define CONFIG_MAX_VCPUS    1024u
-#define CONFIG_MAX_SECTIONS 64u /* per kind of named section */
-#define CONFIG_MIN_MEMORY   (128ull << 20)
-#define CONFIG_MAX_MEMORY   (16ull << 40)
+#define CONFIG_MAX_CPU	      4096u /* parse_cpu_list bound; host checks come in the plan */
+#define CONFIG_MAX_VCPUS      1024u
+#define CONFIG_MAX_SECTIONS   64u   /* per kind of named section */
+#define CONFIG_MAX_EXTRA_ARGS 1024u /* [qemu] extra, all lines together */
+#define CONFIG_MIN_MEMORY     (128ull << 20)
+#define CONFIG_MAX_MEMORY     (16ull << 40)

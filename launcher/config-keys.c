@@ -380,18 +380,27 @@ static int parse_key_uint(const struct config_key *k, void *obj, const char *val
 	return 0;
 }
 
+/* Relative values arrive resolved against the config file's directory (KEY_PATH). */
 static int parse_key_path(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
+	size_t n = strlen(value);
+
 	if (value[0] != '/')
 		return config_why(
 			ret_why,
 			"'%s' is a relative path; expected an absolute path (starting with '/')",
 			value);
+	if (strchr(value, '\t'))
+		return config_why(ret_why, "'%s' contains a tab; expected a path without tabs",
+				  value);
 	if (!config_path_is_valid(value))
 		return config_why(
 			ret_why,
 			"'%s' is not a usable path; expected an absolute path without '..' components",
 			value);
+	if (value[n - 1] == '/' || (n >= 2 && streq(value + n - 2, "/.")))
+		return config_why(ret_why, "'%s' names a directory; expected the path of a file",
+				  value);
 	return set_string(k, obj, value);
 }
 
@@ -415,10 +424,27 @@ static int parse_key_machine(const struct config_key *k, void *obj, const char *
 	return set_string(k, obj, value);
 }
 
+/*
+ * The VM name is a directory name under the run and state directories and an
+ * argument of gamevm stop/status/cleanup: the character set keeps it one
+ * path component ("/", "..", "." are refused), and it may not look like an
+ * option.
+ */
 static int parse_key_name(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
+	size_t n = strlen(value);
+
+	if (n > NAME_MAX_LEN && chars_in(value, "_-"))
+		return config_why(ret_why,
+				  "'%s' is %zu characters; expected at most %d, e.g. win11", value,
+				  n, NAME_MAX_LEN);
 	if (!name_is_valid(value))
 		return why_expect(k, value, ret_why);
+	if (value[0] == '-')
+		return config_why(
+			ret_why,
+			"'%s' starts with '-', which 'gamevm stop %s' would take for an option; expected a name that starts with a letter, a digit or '_', e.g. win11",
+			value, value);
 	return set_string(k, obj, value);
 }
 
@@ -442,6 +468,10 @@ static int parse_key_qemu_binary(const struct config_key *k, void *obj, const ch
 
 static int parse_key_user(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
+	if (streq(value, "root"))
+		return config_why(
+			ret_why,
+			"root would give QEMU back every privilege gamevm drops; expected an unprivileged user (the default is gamevm)");
 	if (!(islower((unsigned char)value[0]) || value[0] == '_') || strlen(value) > 32)
 		return why_expect(k, value, ret_why);
 	for (const char *p = value; *p; p++)
@@ -813,7 +843,15 @@ static int parse_key_extra(const struct config_key *k, void *obj, const char *va
 	while (c->extra_args && c->extra_args[n])
 		n++;
 	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		char **v = realloc(c->extra_args, (n + 2) * sizeof(char *));
+		char **v;
+
+		/* Also keeps the count above from making a long file quadratic. */
+		if (n >= CONFIG_MAX_EXTRA_ARGS)
+			return config_why(
+				ret_why,
+				"more than %u arguments in all; expected a few options that gamevm does not generate",
+				CONFIG_MAX_EXTRA_ARGS);
+		v = realloc(c->extra_args, (n + 2) * sizeof(char *));
 		if (!v)
 			return -ENOMEM;
 		c->extra_args = v;
@@ -835,7 +873,10 @@ static int parse_key_extra(const struct config_key *k, void *obj, const char *va
 #define TRISTATE   .parse = parse_key_tristate, .values = tristate_names
 #define ENUM(t)	   .parse = parse_key_enum, .values = (t)
 #define UINT(a, b) .parse = parse_key_uint, .min = (a), .max = (b)
-#define PATH	   .parse = parse_key_path, .expect = "an absolute path without '..' components"
+#define PATH                                                                                       \
+	.parse = parse_key_path, .flags = KEY_PATH,                                                \
+	.expect =                                                                                  \
+		"a file path without '..' components, absolute or relative to the config file's directory"
 #define HV(flag, n)                                                                                \
 	{                                                                                          \
 		SECTION_HYPERV, n, .offset = CFG(hyperv.flags[flag]), TRISTATE                     \
@@ -855,7 +896,8 @@ static const struct config_key keys[] = {
 	{ SECTION_VM, "machine", parse_key_machine, CFG(machine),
 	  .expect = "q35 or a versioned Q35 machine like pc-q35-9.2" },
 	{ SECTION_VM, "qemu-binary", parse_key_qemu_binary, CFG(qemu_binary),
-	  .expect = "a program name looked up in PATH (qemu-system-x86_64) or an absolute path" },
+	  .expect = "a program name looked up in PATH (qemu-system-x86_64) or a file path",
+	  .flags = KEY_PROGRAM },
 	{ SECTION_VM, "user", parse_key_user, CFG(user),
 	  .expect = "a Linux user name like qemu (lower case, digits, _ and -, at most 32)" },
 	{ SECTION_VM, "uuid", parse_key_uuid, CFG(uuid),

@@ -11,21 +11,33 @@
  * itself (inih does not call the handler for them, so an empty unknown
  * section would otherwise pass). The reader stops the parse (returns NULL)
  * after the first error, so there is exactly one message.
+ *
+ * Relative paths in path keys are resolved against the directory of the
+ * config file (config_load() only; config_load_string() has no file and
+ * refuses them), and a config file that anyone but root can write is
+ * refused when gamevm runs as root.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config-internal.h"
 #include "parse-util.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 
+static int config_parser_failv(struct config_parser *p, unsigned line, const char *label,
+			       const char *key, const char *fmt, va_list ap) _printf_(5, 0);
 static int config_parser_failv(struct config_parser *p, unsigned line, const char *label,
 			       const char *key, const char *fmt, va_list ap)
 {
@@ -523,7 +535,7 @@ static int key_lines_add(struct vm_config *c, const char *section, const char *k
 
 static int unknown_key(struct config_parser *p, const char *name)
 {
-	const char *cands[64];
+	const char *cands[64] = { 0 }; /* only [0, n) is read; GCC 12 cannot tell */
 	size_t n = 0, nkeys;
 	const struct config_key *keys = config_keys_all(&nkeys);
 	_cleanup_free_ char *list = NULL;
@@ -570,11 +582,64 @@ static bool has_hash_comment(const char *value)
 	return false;
 }
 
+/* True when the relative path s has a ".." component. */
+static bool path_has_dotdot(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "..")); p += 2)
+		if ((p == s || p[-1] == '/') && (p[2] == '/' || p[2] == 0))
+			return true;
+	return false;
+}
+
+/*
+ * A relative value of a path key names a file beside the config file, never
+ * one in gamevm's working directory (/ under systemd, anywhere from a
+ * shell). Sets *ret to base_dir/value, or to NULL when the value is used as
+ * written (absolute, not a path key, or a program name without '/').
+ */
+static int resolve_path(struct config_parser *p, const struct config_key *k, const char *value,
+			char **ret)
+{
+	const char *v = value, *sep;
+	size_t n;
+
+	*ret = NULL;
+	if (!(k->flags & (KEY_PATH | KEY_PROGRAM)) || value[0] == '/')
+		return 0;
+	if ((k->flags & KEY_PROGRAM) && !strchr(value, '/'))
+		return 0;
+	if (value[0] == '~')
+		return config_parser_fail(
+			p, p->line, p->label, k->name,
+			"'%s' starts with '~', which gamevm does not expand; expected an absolute path, or a path relative to the config file's directory",
+			value);
+	if (!p->base_dir)
+		return config_parser_fail(
+			p, p->line, p->label, k->name,
+			"'%s' is a relative path; expected an absolute path (starting with '/')",
+			value);
+	if (path_has_dotdot(value))
+		return config_parser_fail(
+			p, p->line, p->label, k->name,
+			"'%s' has a '..' component; expected a path below the config file's directory (%s) or an absolute path, without '..' components",
+			value, p->base_dir);
+	while (v[0] == '.' && v[1] == '/')
+		for (v += 2; *v == '/'; v++)
+			;
+	n = strlen(p->base_dir);
+	sep = n > 0 && p->base_dir[n - 1] == '/' ? "" : "/";
+	if (asprintf(ret, "%s%s%s", p->base_dir, sep, v) < 0) {
+		*ret = NULL;
+		return p->r = -ENOMEM;
+	}
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parser *p = user;
 	const struct config_key *k;
-	_cleanup_free_ char *why = NULL, *expect = NULL;
+	_cleanup_free_ char *why = NULL, *expect = NULL, *resolved = NULL;
 	int r;
 
 	/* inih's section string is the raw header; the reader already parsed it. */
@@ -618,7 +683,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 0;
 	}
 
-	r = k->parse(k, section_object(p), value, &why);
+	if (resolve_path(p, k, value, &resolved) < 0)
+		return 0;
+	r = k->parse(k, section_object(p), resolved ?: value, &why);
 	if (r == -EINVAL)
 		config_parser_fail(p, p->line, p->label, name, "%s%s%s", why,
 				   has_hash_comment(value)
@@ -653,10 +720,10 @@ static int error_set(struct config_error *err, char *msg, int r)
 	return r;
 }
 
-static int config_load_buffer(const char *path, const char *buf, size_t len, struct vm_config **ret,
-			      struct config_error *err)
+static int config_load_buffer(const char *path, const char *base_dir, const char *buf, size_t len,
+			      struct vm_config **ret, struct config_error *err)
 {
-	struct config_parser p = { .path = path, .buf = buf, .len = len };
+	struct config_parser p = { .path = path, .base_dir = base_dir, .buf = buf, .len = len };
 	int r;
 
 	r = config_new(path, &p.c);
@@ -684,13 +751,153 @@ static int config_load_buffer(const char *path, const char *buf, size_t len, str
 int config_load_string(const char *path, const char *text, struct vm_config **ret,
 		       struct config_error *err)
 {
-	return config_load_buffer(path, text, strlen(text), ret, err);
+	return config_load_buffer(path, NULL, text, strlen(text), ret, err);
+}
+
+/* "alice (uid 1000)" and "user alice", "root", or "uid 4242" when there is no such user. */
+static void owner_name(uid_t uid, char *buf, size_t size, char *who, size_t who_size)
+{
+	struct passwd pw, *pwp = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &pwp) == 0 && pwp) {
+		snprintf(buf, size, uid == 0 ? "%s" : "%s (uid %u)", pw.pw_name, (unsigned)uid);
+		snprintf(who, who_size, "user %s", pw.pw_name);
+	} else {
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+		snprintf(who, who_size, "uid %u", (unsigned)uid);
+	}
+}
+
+static void group_name(gid_t gid, char *buf, size_t size)
+{
+	struct group gr, *grp = NULL;
+	char tmp[4096];
+
+	if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &grp) == 0 && grp)
+		snprintf(buf, size, "group %s", gr.gr_name);
+	else
+		snprintf(buf, size, "group %u", (unsigned)gid);
+}
+
+/* s as one shell word: as is when it is plain, else in single quotes. */
+static char *shell_quote(const char *s)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789/._+-,:@%=";
+	size_t n = 2;
+	char *out, *o;
+
+	if (*s && s[strspn(s, plain)] == 0)
+		return strdup(s);
+	for (const char *p = s; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	out = o = malloc(n + 1);
+	if (!out)
+		return NULL;
+	*o++ = '\'';
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o++ = '\'';
+	*o = 0;
+	return out;
+}
+
+uid_t config_sudo_uid(void)
+{
+	const char *s = getenv("SUDO_UID");
+	unsigned u;
+
+	if (!s || safe_atou(s, &u) < 0 || u == 0 || u == (unsigned)-1)
+		return (uid_t)-1;
+	return (uid_t)u;
+}
+
+int config_file_check_owner(const char *path, const struct stat *st, uid_t trusted_uid,
+			    char **ret_msg)
+{
+	bool foreign = st->st_uid != 0 && st->st_uid != trusted_uid,
+	     group_w = st->st_mode & S_IWGRP, world_w = st->st_mode & S_IWOTH;
+	_cleanup_free_ char *q = NULL, *who = NULL, *fix = NULL;
+	char owner[256], owner_who[256], group[256];
+	size_t who_len = 0;
+	FILE *f;
+	int r;
+
+	*ret_msg = NULL;
+	if (!foreign && !group_w && !world_w)
+		return 0;
+	q = shell_quote(path);
+	if (!q)
+		return -ENOMEM;
+	owner_name(st->st_uid, owner, sizeof(owner), owner_who, sizeof(owner_who));
+	group_name(st->st_gid, group, sizeof(group));
+
+	f = open_memstream(&who, &who_len);
+	if (!f)
+		return -ENOMEM;
+	if (world_w)
+		fputs("every user", f);
+	else {
+		if (foreign)
+			fputs(owner_who, f);
+		if (foreign && group_w)
+			fputs(" and ", f);
+		if (group_w)
+			fputs(group, f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+
+	if (foreign && (group_w || world_w))
+		r = asprintf(&fix, "chown root: %s && chmod go-w %s", q, q);
+	else if (foreign)
+		r = asprintf(&fix, "chown root: %s", q);
+	else
+		r = asprintf(&fix, "chmod go-w %s", q);
+	if (r < 0) {
+		fix = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(
+		    ret_msg,
+		    "%s: owned by %s with mode %04o, so %s can change it, and gamevm runs as root; expected a file only root can write: %s",
+		    path, owner, (unsigned)(st->st_mode & 07777), who, fix) < 0) {
+		*ret_msg = NULL;
+		return -ENOMEM;
+	}
+	return -EPERM;
+}
+
+/* The absolute directory of the config file, or NULL (relative paths are then refused). */
+static int config_dir(const char *path, char **ret)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(path, '/');
+
+	*ret = NULL;
+	dir = !slash	      ? strdup(".")
+	      : slash == path ? strdup("/")
+			      : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	*ret = realpath(dir, NULL);
+	if (!*ret && errno == ENOMEM)
+		return -ENOMEM;
+	return 0;
 }
 
 int config_load(const char *path, struct vm_config **ret, struct config_error *err)
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *base_dir = NULL;
+	struct stat st;
 	size_t len;
 	char *msg = NULL;
 	const char *nul;
@@ -702,6 +909,18 @@ int config_load(const char *path, struct vm_config **ret, struct config_error *e
 		if (asprintf(&msg, "cannot open '%s': %s", path, strerror(-r)) < 0)
 			msg = NULL;
 		return error_set(err, msg, r);
+	}
+	if (fstat(fileno(f), &st) < 0) {
+		r = NEG_ERRNO();
+		if (asprintf(&msg, "cannot read '%s': %s", path, strerror(-r)) < 0)
+			msg = NULL;
+		return error_set(err, msg, r);
+	}
+	/* Root acts on what the file says: nobody else may be able to change it. */
+	if (geteuid() == 0) {
+		r = config_file_check_owner(path, &st, config_sudo_uid(), &msg);
+		if (r < 0)
+			return error_set(err, msg, r);
 	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
 	if (!buf)
@@ -729,7 +948,10 @@ int config_load(const char *path, struct vm_config **ret, struct config_error *e
 			msg = NULL;
 		return error_set(err, msg, -EINVAL);
 	}
-	return config_load_buffer(path, buf, len, ret, err);
+	r = config_dir(path, &base_dir);
+	if (r < 0)
+		return error_set(err, NULL, r);
+	return config_load_buffer(path, base_dir, buf, len, ret, err);
 }
 
 void config_error_done(struct config_error *e)

@@ -241,6 +241,9 @@ struct vm_net {
 	char *mac;    /* "52:54:00:xx:xx:xx", NULL = derived from the VM name */
 };
 
+/* [vm] user when the config does not name one: created by scripts/deps.sh. */
+#define CONFIG_DEFAULT_QEMU_USER "gamevm"
+
 struct vm_config {
 	char *path; /* the file, as given (for messages) */
 

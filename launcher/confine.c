@@ -23,9 +23,19 @@
  * Never needed after the children are spawned. Names unknown to libseccomp
  * or absent on this architecture (iopl, ioperm, uselib, ...) are skipped.
  */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONFINE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONFINE_ASAN 1
+#endif
+#endif
+
 static const char *const confine_denied[] = {
-	/* other processes' memory */
-	"ptrace",
+/* other processes' memory */
+#ifndef CONFINE_ASAN
+	"ptrace", /* LeakSanitizer's tracer needs it in sanitizer builds */
+#endif
 	"process_vm_readv",
 	"process_vm_writev",
 	"pidfd_getfd",
@@ -138,7 +148,7 @@ int confine_self(size_t *ret_n_denied)
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
-	/* gamevm execs nothing setuid from here on: modprobe runs as root already. */
+	/* gamevm execs nothing setuid from here on: QEMU and swtpm drop privileges themselves. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
 	if (r >= 0)
 		r = confine_add(ctx, &n);
@@ -150,4 +160,23 @@ int confine_self(size_t *ret_n_denied)
 	if (ret_n_denied)
 		*ret_n_denied = n;
 	return 0;
+}
+
+int confine_no_exec(void)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (r >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0);
+	if (r >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
+	if (r >= 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
 }

@@ -9,11 +9,17 @@
  * loading, kexec, bpf, clock setting, ...): confine_self() denies them
  * with EPERM through a seccomp filter, allowing everything else.
  *
- * Not denied, because teardown needs them: execve (teardown runs
- * 'modprobe -r'), fork/clone without namespace flags (spawn.c, the sysfs
- * writer with a deadline in vfio-host.c), delete_module (modprobe -r).
- * The filter is inherited by whatever is spawned after it: those are
- * teardown's modprobe and writer children, which need none of the list.
+ * Not denied, because teardown needs them: fork/clone without namespace
+ * flags (the sysfs writer with a deadline in vfio-host.c), delete_module
+ * (vfio-pci unloaded again). execve is denied in a second step,
+ * confine_no_exec(), once no child is to be started any more: under
+ * accel = auto the VM may still be started again under TCG in its first
+ * seconds (supervise.h, kvm_fallback_s). The filters are inherited by
+ * whatever is spawned after them: QEMU and swtpm of that restart, and
+ * teardown's writer children, which need none of the list.
+ *
+ * In a build with AddressSanitizer, ptrace stays allowed: LeakSanitizer
+ * stops the process with it to look for leaks at exit.
  */
 #pragma once
 
@@ -26,3 +32,9 @@
  * Returns 0 or negative errno; on failure nothing is installed.
  */
 int confine_self(size_t *ret_n_denied);
+
+/*
+ * Adds a filter that denies execve and execveat (EPERM): from here on
+ * gamevm starts no program. Same contract as confine_self().
+ */
+int confine_no_exec(void);

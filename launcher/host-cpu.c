@@ -14,6 +14,12 @@
  *
  * The kernel drops topology/ and cache/ of an offline CPU; such CPUs are
  * listed with online=false and -1 in every topology field.
+ *
+ * Only the CPU list itself is required. Any other part that is absent or
+ * closed to us (read_err_is_absent(): a VM without cache/ or node/, a
+ * container's masked sysfs, cpuinfo not readable) is recorded as unknown
+ * (no L3, no node, no SMT siblings, no model name), which the planner and
+ * "gamevm topology" show as such; a malformed file stays an error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -246,7 +252,7 @@ static int cpu_find_l3(int sys_fd, unsigned cpu, struct host_cpus *c, int *ret)
 
 	snprintf(path, sizeof(path), "devices/system/cpu/cpu%u/cache", cpu);
 	r = list_numbered(sys_fd, path, "index", &idx, &n_idx);
-	if (r == -ENOENT || r == -ENOTDIR) {
+	if (read_err_is_absent(r)) {
 		*ret = -1;
 		return 0;
 	}
@@ -272,6 +278,8 @@ static int cpu_find_l3(int sys_fd, unsigned cpu, struct host_cpus *c, int *ret)
 		snprintf(path, sizeof(path),
 			 "devices/system/cpu/cpu%u/cache/index%u/shared_cpu_list", cpu, idx[i]);
 		r = read_cpu_list_at(sys_fd, path, &cpus, &n);
+		if (read_err_is_absent(r))
+			continue; /* which CPUs share it is unknown: not an L3 domain */
 		if (r < 0)
 			return r;
 		if (n == 0)
@@ -312,8 +320,8 @@ static int probe_nodes(const struct host_root *h, struct host_cpus *c)
 	int r;
 
 	r = list_numbered(h->sys_fd, "devices/system/node", "node", &ids, &n_ids);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0; /* kernel without NUMA: no node facts */
+	if (read_err_is_absent(r))
+		return 0; /* kernel without NUMA (or not readable): no node facts */
 	if (r < 0)
 		return r;
 	if (n_ids == 0)
@@ -330,7 +338,7 @@ static int probe_nodes(const struct host_root *h, struct host_cpus *c)
 		nd->id = (int)ids[i];
 		snprintf(path, sizeof(path), "devices/system/node/node%u/cpulist", ids[i]);
 		r = read_cpu_list_at(h->sys_fd, path, &nd->cpus, &nd->n_cpus);
-		if (r < 0 && r != -ENOENT)
+		if (r < 0 && !read_err_is_absent(r))
 			return r;
 		if (read_node_memtotal(h->sys_fd, ids[i], &nd->mem_total_bytes) < 0 && libnuma) {
 			long long sz = numa_node_size64((int)ids[i], NULL);
@@ -354,12 +362,12 @@ static int probe_core_types(const struct host_root *h, struct host_cpus *c)
 	int r;
 
 	r = read_cpu_list_at(h->sys_fd, "devices/cpu_core/cpus", &p, &n_p);
-	if (r == -ENOENT)
+	if (read_err_is_absent(r))
 		return 0;
 	if (r < 0)
 		return r;
 	r = read_cpu_list_at(h->sys_fd, "devices/cpu_atom/cpus", &e, &n_e);
-	if (r == -ENOENT)
+	if (read_err_is_absent(r))
 		return 0;
 	if (r < 0)
 		return r;
@@ -393,7 +401,7 @@ static int probe_cpu(int sys_fd, struct host_cpu *cpu, unsigned **ret_siblings,
 	snprintf(path, sizeof(path), "devices/system/cpu/cpu%u/topology/thread_siblings_list",
 		 cpu->id);
 	r = read_cpu_list_at(sys_fd, path, ret_siblings, ret_n_siblings);
-	if (r == -ENOENT) {
+	if (read_err_is_absent(r)) {
 		*ret_siblings = NULL;
 		*ret_n_siblings = 0;
 		return 0;
@@ -487,7 +495,7 @@ int host_cpus_probe(const struct host_root *h, struct host_cpus *ret)
 		return -ENOENT;
 
 	r = read_cpu_list_at(h->sys_fd, "devices/system/cpu/present", &present, &n_present);
-	if (r == -ENOENT)
+	if (read_err_is_absent(r))
 		r = list_numbered(h->sys_fd, "devices/system/cpu", "cpu", &present, &n_present);
 	if (r < 0)
 		return r;
@@ -495,7 +503,7 @@ int host_cpus_probe(const struct host_root *h, struct host_cpus *ret)
 		return -ENODATA;
 
 	r = read_cpu_list_at(h->sys_fd, "devices/system/cpu/online", &online, &n_online);
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && !read_err_is_absent(r))
 		return r;
 	have_online_list = r >= 0;
 
@@ -537,7 +545,7 @@ int host_cpus_probe(const struct host_root *h, struct host_cpus *ret)
 	if (r < 0)
 		return r;
 	r = read_cpuinfo(h, &c.vendor, &c.model_name);
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && !read_err_is_absent(r))
 		return r;
 
 	*ret = c;

@@ -5,6 +5,11 @@
  * (sys/devices/system/node/nodeN/hugepages/hugepages-<N>kB). Every page
  * size the kernel offers is listed, whatever its count, so the plan can tell
  * "no 1G pool on this CPU" from "a 1G pool with nothing reserved".
+ *
+ * A part that is absent or closed to us (read_err_is_absent()) is left out:
+ * no meminfo is an unknown total, a pool directory or a pool whose counts
+ * cannot be read is no pool, and the plan says so with the path when the
+ * config asks for those pages.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -79,6 +84,43 @@ static int parse_pool_dir_name(const char *name, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * Reads one pool's counts: 0, 1 when the pool cannot be read (absent or
+ * closed to us: left out), or negative errno.
+ */
+static int read_pool(int sys_fd, const char *dir, const char *name, struct host_hugepool *p)
+{
+	char path[512];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s/nr_hugepages", dir, name);
+	r = read_u64_at(sys_fd, path, &p->nr);
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "%s/%s/free_hugepages", dir, name);
+		r = read_u64_at(sys_fd, path, &p->free);
+	}
+	if (read_err_is_absent(r))
+		return 1;
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s/surplus_hugepages", dir, name);
+	r = read_u64_at(sys_fd, path, &p->surplus);
+	if (read_err_is_absent(r))
+		p->surplus = 0;
+	else if (r < 0)
+		return r;
+	if (p->node < 0) {
+		/* Per-node pools have no resv_hugepages; reservations are global. */
+		snprintf(path, sizeof(path), "%s/%s/resv_hugepages", dir, name);
+		r = read_u64_at(sys_fd, path, &p->resv);
+		if (read_err_is_absent(r))
+			p->resv = 0;
+		else if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Adds one pool per hugepages-<N>kB entry of dir; the global pool has resv. */
 static int scan_pools(int sys_fd, const char *dir, int node, struct host_memory *m)
 {
@@ -87,7 +129,7 @@ static int scan_pools(int sys_fd, const char *dir, int node, struct host_memory 
 
 	fd = openat(sys_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : NEG_ERRNO();
+		return read_err_is_absent(NEG_ERRNO()) ? 0 : NEG_ERRNO();
 	d = fdopendir(fd);
 	if (!d) {
 		r = NEG_ERRNO();
@@ -96,33 +138,14 @@ static int scan_pools(int sys_fd, const char *dir, int node, struct host_memory 
 	}
 	for (struct dirent *de; (de = readdir(d));) {
 		struct host_hugepool p = { .node = node };
-		char path[512];
 
 		if (parse_pool_dir_name(de->d_name, &p.page_size) < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/nr_hugepages", dir, de->d_name);
-		r = read_u64_at(sys_fd, path, &p.nr);
+		r = read_pool(sys_fd, dir, de->d_name, &p);
 		if (r < 0)
 			break;
-		snprintf(path, sizeof(path), "%s/%s/free_hugepages", dir, de->d_name);
-		r = read_u64_at(sys_fd, path, &p.free);
-		if (r < 0)
-			break;
-		snprintf(path, sizeof(path), "%s/%s/surplus_hugepages", dir, de->d_name);
-		r = read_u64_at(sys_fd, path, &p.surplus);
-		if (r == -ENOENT)
-			p.surplus = 0;
-		else if (r < 0)
-			break;
-		if (node < 0) {
-			/* Per-node pools have no resv_hugepages; reservations are global. */
-			snprintf(path, sizeof(path), "%s/%s/resv_hugepages", dir, de->d_name);
-			r = read_u64_at(sys_fd, path, &p.resv);
-			if (r == -ENOENT)
-				p.resv = 0;
-			else if (r < 0)
-				break;
-		}
+		if (r > 0)
+			continue;
 		r = pool_add(m, &p);
 		if (r < 0)
 			break;
@@ -147,7 +170,7 @@ static int scan_node_pools(int sys_fd, struct host_memory *m)
 
 	fd = openat(sys_fd, "devices/system/node", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : NEG_ERRNO();
+		return read_err_is_absent(NEG_ERRNO()) ? 0 : NEG_ERRNO();
 	d = fdopendir(fd);
 	if (!d) {
 		r = NEG_ERRNO();
@@ -184,7 +207,7 @@ int host_memory_probe(const struct host_root *h, struct host_memory *ret)
 	int r;
 
 	r = read_meminfo_total(h, &m.mem_total_bytes);
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && !read_err_is_absent(r))
 		return r;
 
 	if (h->sys_fd >= 0) {

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "hostroot.h"
@@ -194,15 +195,37 @@ const char *host_iommu_verdict_to_string(enum host_iommu_verdict v);
 
 /* ---- KVM --------------------------------------------------------------------- */
 
+/*
+ * The steps of the firmware probe guest (kvm-probe-rom.S), in order: each is
+ * reported by the guest once done. OVMF walks the same path in its SEC
+ * phase before it prints anything.
+ */
+enum kvm_probe_step {
+	KVM_PROBE_STEP_NONE = 0,      /* nothing ran */
+	KVM_PROBE_STEP_REAL_MODE = 1, /* code at the reset vector, 16-bit real mode */
+	KVM_PROBE_STEP_PROTECTED = 2, /* LGDT, CR0.PE, far jump: 32-bit protected mode */
+	KVM_PROBE_STEP_X87 = 3,	      /* FWAIT, FNINIT, FNSTCW */
+	KVM_PROBE_STEP_CPU = 4,	      /* CPUID, RDTSC, CR4.OSFXSR, SSE */
+	KVM_PROBE_STEP_LONG_MODE = 5, /* paging, EFER.LME, CR0.PG: 64-bit code runs */
+	_KVM_PROBE_STEP_MAX,
+};
+
 struct host_kvm {
 	bool present; /* dev/kvm exists */
 	bool usable;  /* opened and KVM_GET_API_VERSION == 12 */
 	/*
-	 * A tiny real-mode guest (HLT) ran and exited with KVM_EXIT_HLT. Nested
-	 * KVM can open /dev/kvm and still fail to run guests; accel=auto needs
-	 * this, not just "usable".
+	 * The probe guest ran at all: its first step (real mode) came back.
+	 * Nested KVM can open /dev/kvm and still fail to enter a guest.
 	 */
 	bool runs_guests;
+	/*
+	 * The probe guest went the firmware's way from the reset vector to
+	 * 64-bit mode and halted there. A nested or paravirtual KVM without
+	 * hardware virtualization can run real-mode code and still fail on
+	 * the first instruction its emulator lacks; OVMF would die there with
+	 * a KVM internal error. accel = auto and kvm need this.
+	 */
+	bool runs_firmware;
 	int api_version;
 	bool smm;		  /* KVM_CAP_X86_SMM on a VM fd */
 	bool hv_cpuid;		  /* KVM_GET_SUPPORTED_HV_CPUID worked: the hv_* words are valid */
@@ -220,15 +243,62 @@ struct host_kvm {
 	 */
 	int error;
 	/*
-	 * Why no guest ran (runs_guests false while usable): negative errno of
-	 * the failing ioctl, or -EIO when KVM_RUN returned with an exit reason
-	 * other than KVM_EXIT_HLT (guest_exit_reason, else -1).
+	 * Why the probe guest did not finish (runs_firmware false while
+	 * usable): negative errno of the failing ioctl (KVM_CREATE_VM,
+	 * KVM_RUN...), or -EIO when KVM_RUN came back with another exit than
+	 * the guest's own (guest_exit_reason: KVM_EXIT_*, -1 when no run;
+	 * guest_suberror for KVM_EXIT_INTERNAL_ERROR, 1 = emulation failure).
 	 */
 	int guest_error;
 	int guest_exit_reason;
+	int guest_suberror;
+	enum kvm_probe_step probe_step; /* the last step the guest reported */
+	/* Read from a fixture file (tests/hosts/NAME/dev/kvm), not probed. */
+	bool fixture;
+	/*
+	 * Not a probe: gamevm start saw QEMU fail under KVM before the guest
+	 * ran (a KVM internal error, an MSR KVM refused...) although the
+	 * probe guest passed. Outweighs the probe.
+	 */
+	bool qemu_failed;
+	/*
+	 * The device node's owner and mode (fixture keys dev_uid, dev_gid,
+	 * dev_mode), so that whether QEMU's user can open it is known before
+	 * QEMU tries. have_owner false: not known (a fixture without them);
+	 * has_acl: an access ACL may grant more than the mode says.
+	 */
+	bool have_owner, has_acl;
+	uid_t dev_uid;
+	gid_t dev_gid;
+	mode_t dev_mode;
 };
 
+/*
+ * The KVM facts, from root's dev/kvm: a character device is probed with
+ * ioctls and the firmware probe guest; a regular file is the fixture form.
+ * In test builds (testhook.h) GAMEVM_TEST_KVM names a fixture file that
+ * stands in for the real device, so a test can play a KVM this host lacks.
+ */
 int host_kvm_probe(const struct host_root *h, struct host_kvm *ret);
+
+/* What gamevm makes of a KVM, from the worst to the best. */
+enum kvm_verdict {
+	KVM_VERDICT_ABSENT,   /* no dev/kvm */
+	KVM_VERDICT_UNUSABLE, /* cannot be opened, or the probe guest did not reach 64-bit mode */
+	KVM_VERDICT_NO_SMM,   /* runs firmware, without System Management Mode */
+	KVM_VERDICT_USABLE,
+};
+
+enum kvm_verdict host_kvm_verdict(const struct host_kvm *k);
+/* "absent", "unusable", "usable without SMM", "usable" */
+const char *kvm_verdict_to_string(enum kvm_verdict v);
+/*
+ * The evidence for the verdict, one clause for a message, e.g. "the
+ * firmware probe guest stopped at x87 FPU set-up (FWAIT/FNINIT) in 32-bit
+ * protected mode with a KVM emulation failure (KVM_EXIT_INTERNAL_ERROR,
+ * suberror 1)". Pure. Returns 0 or -ENOMEM.
+ */
+int host_kvm_describe(const struct host_kvm *k, char **ret);
 
 /*
  * Whether KVM offers the CPUID bits QEMU requires for an hv-* flag (its
@@ -288,6 +358,29 @@ void host_dmi_done(struct host_dmi *d);
 
 /* ---- all of it --------------------------------------------------------------- */
 
+/* ---- users ------------------------------------------------------------------- */
+
+struct host_user {
+	char *name;
+	uid_t uid;
+	gid_t gid;     /* primary group */
+	gid_t *groups; /* all, the primary one included */
+	size_t n_groups;
+};
+
+void host_user_done(struct host_user *u);
+/*
+ * name from the user database: NSS (getpwnam_r, getgrouplist) on the real
+ * host, etc/passwd and etc/group under a fixture root. -ENOENT: no such
+ * user (or a fixture root without etc/passwd).
+ */
+int host_user_lookup(const struct host_root *h, const char *name, struct host_user *ret);
+/* The user this process runs as, with its supplementary groups. */
+int host_user_self(struct host_user *ret);
+bool host_user_in_group(const struct host_user *u, gid_t g);
+
+/* ---- everything ---------------------------------------------------------------- */
+
 struct host_facts {
 	struct host_cpus cpus;
 	struct host_memory memory;
@@ -295,7 +388,19 @@ struct host_facts {
 	struct host_kvm kvm;
 	struct host_dmi dmi;
 	char *kernel_cmdline; /* proc/cmdline, NULL when absent */
+	/*
+	 * The user QEMU will run as (host_facts_qemu_user()); name NULL when
+	 * not looked up or unknown: the plan then skips the checks that need it.
+	 */
+	struct host_user qemu_user;
 };
 
 int host_facts_probe(const struct host_root *h, struct host_facts *ret);
+/*
+ * Fills f->qemu_user the way gamevm start chooses QEMU's user: name (the
+ * config's [vm] user, or the default) when gamevm runs as root or reads a
+ * fixture root, else the user running gamevm, who QEMU runs as then. A user
+ * that does not exist leaves it unknown (gamevm start says so itself).
+ */
+int host_facts_qemu_user(const struct host_root *h, const char *name, struct host_facts *f);
 void host_facts_done(struct host_facts *f);

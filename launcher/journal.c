@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "journal.h"
+#include "testhook.h"
 #include "macro.h"
 #include "parse-util.h"
 
@@ -529,6 +530,8 @@ int journal_append(struct journal *j, const struct journal_record *rec, unsigned
 		return r;
 	if (ret_seq)
 		*ret_seq = (unsigned)j->n_records;
+	/* Written and synced; the change itself is the caller's next step. */
+	testhook_point_n("journal", j->n_records);
 	return 0;
 }
 
@@ -570,6 +573,7 @@ int journal_remove(struct journal *j)
 int journal_replay(struct journal *j, const struct host_root *h, journal_undo_fn undo,
 		   void *userdata, struct plan_diags *d)
 {
+	size_t undone = 0;
 	int ret = 0, r;
 
 	if (!j || !undo)
@@ -588,6 +592,7 @@ int journal_replay(struct journal *j, const struct host_root *h, journal_undo_fn
 		r = journal_mark_done(j, rec->seq);
 		if (r < 0 && ret == 0)
 			ret = r;
+		testhook_point_n("replay", ++undone);
 	}
 	if (ret < 0)
 		return ret;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,13 @@ int main(int argc, char **argv)
 	const struct verb *v = NULL;
 	int opt, r;
 
+	/*
+	 * A reader of our output that goes away (gamevm start | head, a closed
+	 * terminal) must not kill gamevm before it has put the host back: writes
+	 * then fail with EPIPE, which logging ignores. Children get SIG_DFL back
+	 * before exec (spawn.c).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	log_setup();
 
 	/* Options may come before or after the verb: "gamevm cmdline --json X". */

@@ -42,7 +42,7 @@ int plan_hyperv(const struct vm_config *c, const struct host_facts *f, struct pl
 	bool changed;
 	int r;
 
-	if (!h->enabled)
+	if (!h->enabled || p->kvm_refused)
 		return 0;
 	for (int i = 0; i < _HV_FLAG_MAX; i++)
 		any = any || h->flags[i] != TRISTATE_OFF;

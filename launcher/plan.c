@@ -26,8 +26,10 @@ void plan_diags_done(struct plan_diags *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->v[i].msg);
+		free(d->v[i].topic);
+	}
 	free(d->v);
 	*d = (struct plan_diags){ 0 };
 }
@@ -40,19 +42,54 @@ bool plan_diags_has_error(const struct plan_diags *d)
 	return false;
 }
 
-static int plan_diag_push(struct plan_diags *d, int level, char *msg)
+const struct plan_diag *plan_diags_find(const struct plan_diags *d, const char *section,
+					const char *key)
+{
+	char topic[128];
+
+	snprintf(topic, sizeof(topic), "%s %s", section, key);
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].topic && streq(d->v[i].topic, topic))
+			return &d->v[i];
+	return NULL;
+}
+
+/* Takes msg and topic (either may be NULL on an allocation failure: -ENOMEM). */
+static int plan_diag_push(struct plan_diags *d, int level, char *msg, size_t body, char *topic,
+			  bool want_topic)
 {
 	struct plan_diag *t;
 
-	if (!msg)
+	if (!msg || (want_topic && !topic)) {
+		free(msg);
+		free(topic);
 		return -ENOMEM;
+	}
 	t = realloc(d->v, (d->n + 1) * sizeof(*t));
 	if (!t) {
 		free(msg);
+		free(topic);
 		return -ENOMEM;
 	}
 	d->v = t;
-	d->v[d->n++] = (struct plan_diag){ .level = level, .msg = msg };
+	d->v[d->n++] =
+		(struct plan_diag){ .level = level, .msg = msg, .body = body, .topic = topic };
+	return 0;
+}
+
+/* Moves every diagnostic of from to the end of to. */
+static int plan_diags_move(struct plan_diags *to, struct plan_diags *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		int r = plan_diag_push(to, from->v[i].level, from->v[i].msg, from->v[i].body,
+				       from->v[i].topic, false);
+
+		from->v[i].msg = NULL;
+		from->v[i].topic = NULL;
+		if (r < 0)
+			return r;
+	}
+	plan_diags_done(from);
 	return 0;
 }
 
@@ -65,13 +102,14 @@ int plan_diag(struct plan_diags *d, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	return plan_diag_push(d, level, r < 0 ? NULL : msg);
+	return plan_diag_push(d, level, r < 0 ? NULL : msg, 0, NULL, false);
 }
 
 int plan_diag_key(struct plan_diags *d, int level, const struct vm_config *c, const char *section,
 		  const char *key, unsigned fallback_line, const char *fmt, ...)
 {
 	_cleanup_free_ char *body = NULL;
+	char *topic = NULL;
 	unsigned line = key ? config_key_line(c, section, key) : 0;
 	const char *file = c->path ? c->path : "config";
 	va_list ap;
@@ -92,7 +130,11 @@ int plan_diag_key(struct plan_diags *d, int level, const struct vm_config *c, co
 	else
 		r = asprintf(&msg, "%s: [%s]%s%s%s: %s", file, section, key ? " " : "",
 			     key ? key : "", key ? " (default)" : "", body);
-	return plan_diag_push(d, level, r < 0 ? NULL : msg);
+	if (r < 0)
+		msg = NULL;
+	if (key && asprintf(&topic, "%s %s", section, key) < 0)
+		topic = NULL;
+	return plan_diag_push(d, level, msg, msg ? (size_t)r - strlen(body) : 0, topic, key);
 }
 
 static const char *kvm_module(const struct host_facts *f)
@@ -104,59 +146,106 @@ static const char *kvm_module(const struct host_facts *f)
 	return "load kvm_amd or kvm_intel and enable SVM / VT-x in the firmware setup";
 }
 
-static const char *kvm_why_not(const struct host_kvm *k)
-{
-	if (!k->present)
-		return "'/dev/kvm' does not exist";
-	if (!k->usable && (k->error == -EACCES || k->error == -EPERM))
-		return "'/dev/kvm' cannot be opened: permission denied";
-	if (!k->usable && k->error == -EPROTO)
-		return "'/dev/kvm' speaks another KVM API version than 12";
-	if (!k->usable)
-		return "'/dev/kvm' cannot be opened";
-	return "'/dev/kvm' opens but a test guest did not run (nested virtualization off?)";
-}
-
 static const char *kvm_fix(const struct host_facts *f)
 {
 	const struct host_kvm *k = &f->kvm;
 
 	if (k->present && !k->usable && (k->error == -EACCES || k->error == -EPERM))
 		return "add your user to the group that owns /dev/kvm (usually kvm)";
+	if (k->qemu_failed)
+		return "QEMU's error above says what KVM lacks; accel = tcg skips the attempt under KVM";
+	if (k->present && k->usable && k->runs_guests)
+		return "run on a host whose CPU offers hardware virtualization (vmx or svm in /proc/cpuinfo): on a VM, enable nested virtualization in the outer hypervisor (kvm_amd nested=1 / kvm_intel nested=1); a paravirtual KVM cannot run firmware";
 	if (k->present && k->usable)
 		return "on a nested host, enable nested virtualization in the outer hypervisor (kvm_amd nested=1 / kvm_intel nested=1)";
 	return kvm_module(f);
 }
 
+/*
+ * Whether QEMU's user can open dev/kvm read-write, from the node's owner
+ * and mode as the kernel checks them (owner, else group, else other). Not
+ * known (false): no owner recorded, an ACL that may grant more, or no user.
+ */
+static bool kvm_user_denied(const struct host_facts *f)
+{
+	const struct host_kvm *k = &f->kvm;
+	const struct host_user *u = &f->qemu_user;
+	mode_t bits;
+
+	if (!k->present || !k->usable || !k->have_owner || k->has_acl || !u->name || u->uid == 0)
+		return false;
+	if (u->uid == k->dev_uid)
+		bits = (k->dev_mode >> 6) & 7;
+	else if (host_user_in_group(u, k->dev_gid))
+		bits = (k->dev_mode >> 3) & 7;
+	else
+		bits = k->dev_mode & 7;
+	return (bits & 6) != 6;
+}
+
+/*
+ * Why QEMU cannot use KVM on this host at all (whatever the VM), with the
+ * fix; 0 when it can, 1 when not (*ret_why malloc'd, *ret_fix static).
+ */
+static int kvm_refusal(const struct host_facts *f, char **ret_why, const char **ret_fix)
+{
+	const struct host_kvm *k = &f->kvm;
+	const char *user = f->qemu_user.name;
+	char *why;
+
+	if (host_kvm_verdict(k) < KVM_VERDICT_NO_SMM) {
+		if (host_kvm_describe(k, &why) < 0)
+			return -ENOMEM;
+		*ret_why = why;
+		*ret_fix = kvm_fix(f);
+		return 1;
+	}
+	if (!kvm_user_denied(f))
+		return 0;
+	if (asprintf(&why,
+		     "QEMU runs as '%s', who cannot open '/dev/kvm' (uid %u, gid %u, mode %04o)",
+		     user, (unsigned)k->dev_uid, (unsigned)k->dev_gid, (unsigned)k->dev_mode) < 0)
+		return -ENOMEM;
+	*ret_why = why;
+	*ret_fix =
+		host_user_in_group(&f->qemu_user, k->dev_gid)
+			? "give its group read-write access: 'chmod 0660 /dev/kvm' now, and the udev rule KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\" for the next boot"
+			: "make the node 'root:kvm', mode 0660 ('chgrp kvm /dev/kvm && chmod 0660 /dev/kvm' now, the udev rule KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\" for the next boot), with QEMU's user in group kvm";
+	return 1;
+}
+
+/*
+ * accel = kvm and tcg: the accelerator is the config's. kvm must be able to
+ * run firmware here; whether it can run this VM (SMM for the firmware, the
+ * Hyper-V flags, the vCPU count) the later steps say.
+ */
 static int plan_accel(const struct vm_config *c, const struct host_facts *f, struct plan *p,
 		      struct plan_diags *d)
 {
-	const struct host_kvm *k = &f->kvm;
+	enum kvm_verdict v = host_kvm_verdict(&f->kvm);
+	_cleanup_free_ char *why = NULL, *refused = NULL;
+	const char *fix = NULL;
+	int r;
 
-	switch (c->accel) {
-	case ACCEL_KVM:
-		p->accel = ACCEL_KVM;
-		if (k->present && k->usable && k->runs_guests)
-			return 0;
+	p->accel = c->accel;
+	if (c->accel == ACCEL_TCG)
+		return plan_diag_key(d, LOG_INFO, c, "vm", "accel", 0,
+				     "tcg: QEMU's emulator, as set (KVM on this host: %s)",
+				     kvm_verdict_to_string(v));
+	r = kvm_refusal(f, &refused, &fix);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		p->kvm_refused = true;
 		return plan_diag_key(
 			d, LOG_ERR, c, "vm", "accel", 0,
-			"KVM cannot run guests here (%s): %s, or set accel = auto to fall back to TCG",
-			kvm_why_not(k), kvm_fix(f));
-	case ACCEL_TCG:
-		p->accel = ACCEL_TCG;
-		return 0;
-	case ACCEL_AUTO:
-	default:
-		if (k->present && k->usable && k->runs_guests) {
-			p->accel = ACCEL_KVM;
-			return 0;
-		}
-		p->accel = ACCEL_TCG;
-		return plan_diag_key(
-			d, LOG_NOTICE, c, "vm", "accel", 0,
-			"KVM cannot run guests here (%s): using TCG, expect it to be slow; to use KVM, %s",
-			kvm_why_not(k), kvm_fix(f));
+			"kvm: KVM cannot run this VM here: %s. To fix: %s; or set accel = auto to fall back to TCG (slow)",
+			refused, fix);
 	}
+	if (host_kvm_describe(&f->kvm, &why) < 0)
+		return -ENOMEM;
+	return plan_diag_key(d, LOG_INFO, c, "vm", "accel", 0, "kvm: KVM is %s: %s",
+			     kvm_verdict_to_string(v), why);
 }
 
 static int plan_machine(const struct vm_config *c, const struct host_qemu *q, struct plan *p,
@@ -206,7 +295,7 @@ static int plan_firmware(const struct vm_config *c, const struct host_facts *f,
 			 const struct firmware_list *fw, const struct vm_paths *paths,
 			 struct plan *p, struct plan_diags *d)
 {
-	bool smm_ok = p->accel == ACCEL_TCG || f->kvm.smm;
+	bool smm_ok = p->accel == ACCEL_TCG || f->kvm.smm || p->kvm_refused;
 	bool requires_smm = false;
 	int r;
 
@@ -262,6 +351,27 @@ static int plan_firmware(const struct vm_config *c, const struct host_facts *f,
 		if (!p->machine)
 			return 0; /* already reported */
 		r = firmware_list_match(fw, &want, &desc, &why);
+		if (r == -ENOENT && !want.smm_available && !smm_ok) {
+			const struct firmware_desc *with_smm = NULL;
+			_cleanup_free_ char *ignored = NULL;
+
+			/* Only SMM is missing, and it is KVM that lacks it: say that. */
+			want.smm_available = true;
+			if (firmware_list_match(fw, &want, &with_smm, &ignored) == 0)
+				return plan_diag_key(
+					d, LOG_ERR, c, "firmware",
+					c->secure_boot ? "secure-boot" : NULL,
+					config_key_line(c, "firmware", "type"),
+					"the firmware '%s' (%s) needs System Management Mode%s, and KVM on this host lacks it (KVM_CAP_X86_SMM is missing: a kernel built without CONFIG_KVM_SMM, or a nested or paravirtual KVM): use a host whose KVM has SMM%s%s",
+					with_smm->code, with_smm->file,
+					c->secure_boot ? " to protect the Secure Boot variables"
+						       : "",
+					c->accel == ACCEL_KVM
+						? ", set accel = auto or tcg to run it under TCG (slow)"
+						: "",
+					c->secure_boot ? ", or set secure-boot = no" : "");
+			want.smm_available = false;
+		}
 		if (r == -ENOENT)
 			return plan_diag_key(
 				d, LOG_ERR, c, "firmware", c->secure_boot ? "secure-boot" : NULL,
@@ -501,6 +611,150 @@ static int plan_ports(const struct vm_config *c, struct plan *p)
 	return 0;
 }
 
+/* Every step after the accelerator, for p->accel. */
+static int plan_build_steps(const struct vm_config *c, const struct host_facts *f,
+			    const struct host_qemu *q, const struct firmware_list *fw,
+			    const struct vm_paths *paths, struct plan *p, struct plan_diags *diags)
+{
+	int r;
+
+	r = plan_machine(c, q, p, diags);
+	if (r >= 0)
+		r = plan_firmware(c, f, fw, paths, p, diags);
+	if (r >= 0)
+		r = plan_cpu(c, f, p, diags);
+	if (r >= 0)
+		r = plan_memory(c, f, p, diags);
+	if (r >= 0)
+		r = plan_hyperv(c, f, p, diags);
+	if (r >= 0)
+		r = plan_pci(c, f, p, diags);
+	if (r >= 0)
+		r = plan_disks(c, p, diags);
+	if (r >= 0)
+		r = plan_nets(c, p, diags);
+	if (r >= 0)
+		r = plan_smbios(c, f, p, diags);
+	if (r >= 0)
+		r = plan_paths(c, paths, p, diags);
+	if (r >= 0)
+		r = plan_ports(c, p);
+	if (r < 0)
+		return r;
+	return plan_diags_has_error(diags) ? -EINVAL : 0;
+}
+
+static bool diags_have_body(const struct plan_diags *d, const char *body)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].level <= LOG_ERR && streq(d->v[i].msg + d->v[i].body, body))
+			return true;
+	return false;
+}
+
+/* The errors of the KVM plan that the TCG plan does not have, joined with "; ". */
+static int kvm_only_errors(const struct plan_diags *kvm, const struct plan_diags *tcg, char **ret)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+	bool first = true;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < kvm->n; i++) {
+		const char *body = kvm->v[i].msg + kvm->v[i].body;
+
+		if (kvm->v[i].level > LOG_ERR || diags_have_body(tcg, body))
+			continue;
+		fprintf(f, "%s%s", first ? "" : "; ", body);
+		first = false;
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+/*
+ * accel = auto: KVM when KVM can run this VM, else TCG, in one line saying
+ * which and why. "Can run this VM" is decided by planning it both ways:
+ * whatever the KVM plan refuses and the TCG plan does not (no SMM for a
+ * Secure Boot firmware, a Hyper-V flag KVM lacks, too many vCPUs) is what
+ * KVM cannot do. When both fail, the KVM plan's errors are the ones shown:
+ * they are what stands between the config and the accelerator it prefers.
+ */
+static int plan_build_auto(const struct vm_config *c, const struct host_facts *f,
+			   const struct host_qemu *q, const struct firmware_list *fw,
+			   const struct vm_paths *paths, struct plan *p, struct plan_diags *diags)
+{
+	_cleanup_(plan_diags_done) struct plan_diags kd = {}, td = {};
+	_cleanup_(plan_done) struct plan tp = { 0 };
+	_cleanup_free_ char *why = NULL, *refused = NULL;
+	enum kvm_verdict v = host_kvm_verdict(&f->kvm);
+	const char *fix = NULL;
+	int r, rk;
+
+	r = kvm_refusal(f, &refused, &fix);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		r = plan_diag_key(
+			diags, LOG_NOTICE, c, "vm", "accel", 0,
+			"auto: TCG, expect it to be slow: KVM is %s here: %s. To use KVM: %s",
+			v < KVM_VERDICT_NO_SMM ? kvm_verdict_to_string(v) : "out of QEMU's reach",
+			refused, fix);
+		if (r < 0)
+			return r;
+		p->accel = ACCEL_TCG;
+		return plan_build_steps(c, f, q, fw, paths, p, diags);
+	}
+	if (host_kvm_describe(&f->kvm, &why) < 0)
+		return -ENOMEM;
+
+	p->accel = ACCEL_KVM;
+	rk = plan_build_steps(c, f, q, fw, paths, p, &kd);
+	if (rk != -EINVAL) {
+		if (rk < 0)
+			return rk;
+		r = plan_diag_key(diags, LOG_INFO, c, "vm", "accel", 0,
+				  "auto: KVM, which is %s: %s", kvm_verdict_to_string(v), why);
+		if (r >= 0)
+			r = plan_diags_move(diags, &kd);
+		return r;
+	}
+
+	tp.accel = ACCEL_TCG;
+	r = plan_build_steps(c, f, q, fw, paths, &tp, &td);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	if (r == -EINVAL) {
+		r = plan_diag_key(diags, LOG_INFO, c, "vm", "accel", 0,
+				  "auto: KVM, which is %s: %s (TCG could not run it either)",
+				  kvm_verdict_to_string(v), why);
+		if (r >= 0)
+			r = plan_diags_move(diags, &kd);
+		return r < 0 ? r : -EINVAL;
+	}
+	r = kvm_only_errors(&kd, &td, &refused);
+	if (r < 0)
+		return r;
+	r = plan_diag_key(
+		diags, LOG_NOTICE, c, "vm", "accel", 0,
+		"auto: TCG, expect it to be slow: KVM here is %s, but cannot run this VM: %s",
+		kvm_verdict_to_string(v), refused);
+	if (r >= 0)
+		r = plan_diags_move(diags, &td);
+	if (r < 0)
+		return r;
+	plan_done(p);
+	*p = tp;
+	tp = (struct plan){ 0 };
+	return 0;
+}
+
 int plan_build(const struct vm_config *c, const struct host_facts *f, const struct host_qemu *q,
 	       const struct firmware_list *fw, const struct vm_paths *paths, struct plan *ret,
 	       struct plan_diags *diags)
@@ -508,29 +762,13 @@ int plan_build(const struct vm_config *c, const struct host_facts *f, const stru
 	_cleanup_(plan_done) struct plan p = { 0 };
 	int r;
 
-	r = plan_accel(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_machine(c, q, &p, diags);
-	if (r >= 0)
-		r = plan_firmware(c, f, fw, paths, &p, diags);
-	if (r >= 0)
-		r = plan_cpu(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_memory(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_hyperv(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_pci(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_disks(c, &p, diags);
-	if (r >= 0)
-		r = plan_nets(c, &p, diags);
-	if (r >= 0)
-		r = plan_smbios(c, f, &p, diags);
-	if (r >= 0)
-		r = plan_paths(c, paths, &p, diags);
-	if (r >= 0)
-		r = plan_ports(c, &p);
+	if (c->accel == ACCEL_AUTO) {
+		r = plan_build_auto(c, f, q, fw, paths, &p, diags);
+	} else {
+		r = plan_accel(c, f, &p, diags);
+		if (r >= 0)
+			r = plan_build_steps(c, f, q, fw, paths, &p, diags);
+	}
 	if (r < 0)
 		return r;
 	if (plan_diags_has_error(diags))

@@ -27,9 +27,23 @@ struct vm_paths {
 /* QEMU's QMP listening socket arrives as this fd (-chardev socket,fd=3). */
 #define PLAN_QMP_FD 3
 
+/*
+ * Disk images: gamevm opens them (as root, before the host is touched) and
+ * QEMU gets the fds, -add-fd into fd set i + 1 and filename=/dev/fdset/N,
+ * so its user needs no access to the images. Disk i arrives as fd
+ * PLAN_DISK_FD(i, false) opened read-write (unless the disk is read-only)
+ * and PLAN_DISK_FD(i, true) read-only: QEMU picks the one whose access
+ * mode matches each open it does (the image is probed read-only first).
+ */
+#define PLAN_DISK_FD_BASE   10
+#define PLAN_DISK_FD(i, ro) (PLAN_DISK_FD_BASE + 2 * (int)(i) + ((ro) ? 1 : 0))
+#define PLAN_DISK_FDSET(i)  ((i) + 1)
+
 struct plan_diag {
 	int level; /* LOG_ERR, LOG_WARNING, LOG_NOTICE */
 	char *msg;
+	size_t body; /* msg + body: the text after "FILE:LINE: [section] key: " */
+	char *topic; /* "section key" of a diagnostic about a config key, else NULL */
 };
 
 struct plan_diags {
@@ -39,6 +53,9 @@ struct plan_diags {
 
 void plan_diags_done(struct plan_diags *d);
 bool plan_diags_has_error(const struct plan_diags *d);
+/* The first diagnostic about [section] key, NULL if none. */
+const struct plan_diag *plan_diags_find(const struct plan_diags *d, const char *section,
+					const char *key);
 
 /*
  * One host PCI function given to the VM. Functions of one host slot share a
@@ -55,7 +72,13 @@ struct plan_hostdev {
 
 struct plan {
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG, never AUTO */
-	char *machine;	       /* concrete machine type, "pc-q35-7.2" */
+	/*
+	 * accel = kvm, but QEMU cannot use KVM here at all (already an error):
+	 * the checks of what KVM offers (SMM, Hyper-V) are skipped rather than
+	 * repeat it once per flag.
+	 */
+	bool kvm_refused;
+	char *machine; /* concrete machine type, "pc-q35-7.2" */
 	bool smm;
 
 	/* firmware (UEFI): code is mapped read-only, nvram is the VM's own copy */

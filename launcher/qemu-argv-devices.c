@@ -83,9 +83,19 @@ static void argv_disk_nodes(const struct vm_disk *k, size_t idx, struct strv *a)
 	else if (!ro && k->detect_zeroes == TRISTATE_AUTO && unmap)
 		zeroes = "unmap";
 
-	/* The protocol node: the file or block device itself. */
+	/* The image's fds, which gamevm opened (plan.h, PLAN_DISK_FD). */
+	qopts_add(&o, "fd=%d,set=%zu", PLAN_DISK_FD(idx, true), PLAN_DISK_FDSET(idx));
+	qopts_str(&o, "opaque", k->path);
+	qopts_push(a, "-add-fd", &o);
+	if (!ro) {
+		qopts_add(&o, "fd=%d,set=%zu", PLAN_DISK_FD(idx, false), PLAN_DISK_FDSET(idx));
+		qopts_str(&o, "opaque", k->path);
+		qopts_push(a, "-add-fd", &o);
+	}
+
+	/* The protocol node: the file or block device itself, through its fd set. */
 	qopts_add(&o, "driver=%s", strncmp(k->path, "/dev/", 5) == 0 ? "host_device" : "file");
-	qopts_str(&o, "filename", k->path);
+	qopts_add(&o, "filename=/dev/fdset/%zu", PLAN_DISK_FDSET(idx));
 	qopts_add(&o, "node-name=disk%zu%s", idx, qcow2 ? "-file" : "");
 	qopts_add(&o, "aio=%s", aio_name(k->aio));
 	qopts_add(&o, "cache.direct=%s,cache.no-flush=%s", direct ? "on" : "off",

@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SPAWN_FDS_MAX 16
+#define SPAWN_FDS_MAX 160 /* the QMP socket and two per disk image */
 
 struct spawn_fd {
 	int src_fd;    /* an fd of the parent (CLOEXEC or not, either is fine) */

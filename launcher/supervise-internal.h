@@ -56,6 +56,7 @@ struct sv {
 	int sfd;
 	struct child qemu, swtpm;
 	bool qemu_gone, swtpm_gone;
+	int swtpm_status, swtpm_reap_error; /* how swtpm ended, for on_swtpm_grace */
 
 	struct qmp_client *qmp;
 	int qmp_fd;
@@ -64,6 +65,9 @@ struct sv {
 	struct loop_source *qmp_src, *qemu_src, *swtpm_src, *sig_src;
 	struct loop_source *tick, *run_for, *startup_timer;
 	struct loop_source *repeat_timer, *step_timer, *swtpm_kill_timer, *swtpm_grace, *qmp_grace;
+	/* kvm_fallback_s after cont: until it fires, a KVM internal error means "retry under TCG"
+	 */
+	struct loop_source *kvm_window;
 
 	/* threads, from query-cpus-fast and query-iothreads */
 	struct qmp_cpu *cpus;
@@ -83,10 +87,16 @@ struct sv {
 	enum phase phase;
 	enum stop_step step;
 	unsigned stop_timeout_s;
-	bool guest_shutdown; /* SHUTDOWN event: QEMU is on its way out */
-	bool failed;	     /* something went wrong: exit 1 whatever QEMU does */
-	bool stop_requested; /* by a signal or --run-for, as opposed to a failure */
-	int exit_code;	     /* -1 until decided */
+	bool guest_shutdown;  /* SHUTDOWN event: QEMU is on its way out */
+	bool failed;	      /* something went wrong: exit 1 whatever QEMU does */
+	bool stop_requested;  /* by a signal or --run-for, as opposed to a failure */
+	bool ready;	      /* READY=1 sent and on_running called */
+	bool status_inflight; /* query-status after an unexpected STOP */
+	bool cont_sent;
+	bool stopped_early; /* STOP came between cont and its reply */
+	bool retry_tcg;	    /* KVM failed within the window: SUPERVISE_RETRY_TCG */
+	bool exec_denied;   /* confine_no_exec() done */
+	int exit_code;	    /* -1 until decided */
 	off_t qemu_log_start;
 };
 
@@ -97,7 +107,7 @@ void sv_set_state(struct sv *sv, enum vm_state s);
 void sv_notify(const char *msg);
 void sv_fail(struct sv *sv);
 int sv_fd_close(int fd);
-void sv_log_qemu_tail(struct sv *sv);
+void sv_log_qemu_tail(struct sv *sv, int level);
 int sv_arm(struct sv *sv, struct loop_source **slot, uint64_t usec, loop_timer_cb cb);
 /*
  * graceful: ACPI power button first (the guest was running); else straight
@@ -105,6 +115,8 @@ int sv_arm(struct sv *sv, struct loop_source **slot, uint64_t usec, loop_timer_c
  */
 void sv_stop_begin(struct sv *sv, bool graceful, unsigned timeout_s, const char *why);
 void sv_step_quit(struct sv *sv);
+/* confine_no_exec(), once: no child is to be started any more. */
+void sv_confine_exec(struct sv *sv);
 
 /* supervise-qmp.c */
 void sv_qmp_flush(struct sv *sv);
@@ -119,3 +131,6 @@ void sv_on_iothreads(struct qmp_client *c, uint64_t id, int error, json_object *
 		     const struct qmp_error *err, void *userdata);
 void sv_pci_query(struct sv *sv);
 void sv_on_startup_timeout(struct loop_source *s, void *userdata);
+void sv_on_kvm_window(struct loop_source *s, void *userdata);
+/* query-status after an unexpected STOP: a KVM internal error stops the VM (or retries). */
+void sv_status_query(struct sv *sv);

@@ -6,14 +6,18 @@
  * then cont.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "supervise-internal.h"
+#include "testhook.h"
 
 /* ---- QMP plumbing -------------------------------------------------------------------- */
 
@@ -146,8 +150,14 @@ void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *user
 		break;
 	case QMP_EVENT_STOP:
 		log_info("QEMU event STOP: the guest is paused.");
-		if (sv->phase == PHASE_RUNNING)
+		if (sv->phase == PHASE_RUNNING) {
 			sv_set_state(sv, VM_STATE_PAUSED);
+			/* gamevm never pauses a running guest: ask QEMU why. */
+			sv_status_query(sv);
+		} else if (sv->phase == PHASE_STARTING && sv->cont_sent) {
+			/* Stopped again before cont's reply came: asked once that is in. */
+			sv->stopped_early = true;
+		}
 		break;
 	case QMP_EVENT_RESUME:
 		log_info("QEMU event RESUME: the guest is running.");
@@ -182,6 +192,99 @@ void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *user
 		log_debug("QEMU event %s.", sv_escape(e->name, esc, sizeof(esc)));
 		break;
 	}
+}
+
+/* ---- a guest that stopped by itself -------------------------------------------------- */
+
+/*
+ * QEMU stops the guest on a KVM internal error (run state internal-error)
+ * and prints the details, with the vCPU's registers, to its stderr: the
+ * lines that say what failed go to the log too.
+ */
+static void log_kvm_error_lines(struct sv *sv, int level)
+{
+	static const char *const wanted[] = { "KVM internal error",
+					      "emulation failure",
+					      "KVM: entry failed",
+					      "EIP=",
+					      "RIP=",
+					      "Code=" };
+	char buf[QEMU_LOG_TAIL_BYTES + 1], esc[512];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	off_t from;
+	ssize_t n;
+
+	fd = openat(sv->p->dirs->run_fd, VM_QEMU_LOG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	from = MAX(sv->qemu_log_start, st.st_size - (off_t)QEMU_LOG_TAIL_BYTES);
+	n = pread(fd, buf, (size_t)(st.st_size - from), from);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
+			if (strncmp(l, wanted[i], strlen(wanted[i])) == 0) {
+				log_full_errno(level, 0, "  qemu: %s",
+					       sv_escape(l, esc, sizeof(esc)));
+				break;
+			}
+}
+
+static void on_status(struct qmp_client *c, uint64_t id, int error, json_object *ret,
+		      const struct qmp_error *err, void *userdata)
+{
+	_cleanup_(qmp_status_done) struct qmp_status st = {};
+	struct sv *sv = userdata;
+	char esc[64];
+
+	sv->status_inflight = false;
+	if (error == 0)
+		error = qmp_parse_status(ret, &st);
+	if (sv->qemu_gone || sv->step != STOP_NONE || (error < 0 && qmp_client_error(c) < 0))
+		return;
+	if (error < 0) {
+		sv_log_reply_error("query-status", error, err);
+		return;
+	}
+	if (st.state != QMP_RUN_STATE_INTERNAL_ERROR) {
+		log_info("The guest is paused (QEMU run state %s).",
+			 sv_escape(st.status, esc, sizeof(esc)));
+		return;
+	}
+
+	/* Evidence either way; an error only when nothing is going to make up for it. */
+	log_full_errno(sv->kvm_window ? LOG_WARNING : LOG_ERR, 0,
+		       "KVM could not run the guest: QEMU stopped it with a KVM internal error.");
+	log_kvm_error_lines(sv, sv->kvm_window ? LOG_WARNING : LOG_ERR);
+	if (sv->kvm_window) {
+		log_notice(
+			"This was within %u s of the start and accel = auto: stopping QEMU to start the VM again under TCG.",
+			sv->p->kvm_fallback_s);
+		sv->kvm_window = loop_source_free(sv->kvm_window);
+		sv->retry_tcg = true;
+		sv_stop_begin(sv, false, 0, "KVM internal error, retrying under TCG");
+		return;
+	}
+	log_error(
+		"A guest stopped by a KVM internal error cannot go on: stopping the VM. KVM on this host cannot run this guest; see 'gamevm check' for the KVM verdict, or set accel = tcg.");
+	sv_fail(sv);
+	sv_stop_begin(sv, false, 0, "KVM internal error");
+}
+
+void sv_status_query(struct sv *sv)
+{
+	int r;
+
+	if (sv->status_inflight || sv->step != STOP_NONE)
+		return;
+	r = sv_qmp_send(sv, "query-status", on_status);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to ask QEMU why the guest stopped: %m");
+		return;
+	}
+	sv->status_inflight = true;
 }
 
 /* ---- startup: queries, pinning, cont ------------------------------------------------- */
@@ -305,6 +408,7 @@ static void startup_maybe_continue(struct sv *sv)
 	    sv->step != STOP_NONE)
 		return;
 	qemu_version_record(sv);
+	testhook_point("pin");
 	r = pin_and_record(sv);
 	sv_status_write(sv);
 	if (r < 0) {
@@ -312,7 +416,9 @@ static void startup_maybe_continue(struct sv *sv)
 		sv_stop_begin(sv, false, 0, "pinning failed");
 		return;
 	}
+	testhook_point("pinned");
 	r = sv_qmp_send(sv, "cont", on_cont);
+	sv->cont_sent = r >= 0;
 	if (r < 0) {
 		log_error_errno(r, "Failed to send cont to QEMU: %m");
 		sv_fail(sv);
@@ -564,11 +670,32 @@ static void on_run_for(struct loop_source *s, void *userdata)
 	sv_stop_begin(sv, true, sv->stop_timeout_s, why);
 }
 
+/*
+ * The guest runs for good: tell systemd, and let the caller hand over
+ * what waits for a running QEMU (on_running). Right after cont, or once
+ * the KVM fallback window has passed without a KVM error.
+ */
+void sv_on_kvm_window(struct loop_source *s, void *userdata)
+{
+	struct sv *sv = userdata;
+	char msg[128];
+
+	sv->kvm_window = loop_source_free(sv->kvm_window);
+	if (sv->ready || sv->phase != PHASE_RUNNING || sv->step != STOP_NONE || sv->qemu_gone)
+		return;
+	sv->ready = true;
+	sv_confine_exec(sv); /* no restart under TCG any more */
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=VM %s running", sv->p->name);
+	sv_notify(msg);
+	if (sv->p->on_running)
+		sv->p->on_running(sv->p->userdata);
+	testhook_point("running");
+}
+
 static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *ret,
 		    const struct qmp_error *err, void *userdata)
 {
 	struct sv *sv = userdata;
-	char msg[128];
 	int r;
 
 	if (sv->step != STOP_NONE || (error < 0 && startup_reply_moot(sv, c)))
@@ -585,10 +712,20 @@ static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *r
 	log_info("VM '%s' is running (QEMU pid %d%s%s).", sv->p->name, (int)sv->qemu.pid,
 		 sv->st.qemu_version ? ", QEMU " : "",
 		 sv->st.qemu_version ? sv->st.qemu_version : "");
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=VM %s running", sv->p->name);
-	sv_notify(msg);
-	if (sv->p->on_running)
-		sv->p->on_running(sv->p->userdata);
+	if (sv->p->kvm_fallback_s > 0) {
+		r = loop_add_timer(sv->loop, sv->p->kvm_fallback_s * USEC_PER_SEC, false,
+				   sv_on_kvm_window, sv, &sv->kvm_window);
+		if (r < 0)
+			log_warning_errno(r, "Failed to arm the KVM fallback timer: %m");
+		else
+			log_info(
+				"Watching the first %u s under KVM: a KVM internal error then restarts the VM under TCG (accel = auto).",
+				sv->p->kvm_fallback_s);
+	}
+	if (sv->stopped_early)
+		sv_status_query(sv);
+	else if (!sv->kvm_window)
+		sv_on_kvm_window(NULL, sv);
 	if (sv->p->n_hostdevs > 0) {
 		sv->pci_pending = true;
 		sv_pci_query(sv);

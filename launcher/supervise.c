@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "plan.h"
 #include "qmp.h"
 #include "supervise-internal.h"
+#include "testhook.h"
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -83,7 +85,7 @@ int sv_fd_close(int fd)
 }
 
 /* The lines QEMU wrote to qemu.log during this run, to explain its exit. */
-void sv_log_qemu_tail(struct sv *sv)
+void sv_log_qemu_tail(struct sv *sv, int level)
 {
 	char buf[QEMU_LOG_TAIL_BYTES + 1];
 	_cleanup_close_ int fd = -1;
@@ -113,12 +115,12 @@ void sv_log_qemu_tail(struct sv *sv)
 		lines[k++ % QEMU_LOG_TAIL_LINES] = l;
 	if (k == 0)
 		return;
-	log_error("Last lines of %s/%s:", sv->p->dirs->run_path, VM_QEMU_LOG);
+	log_full_errno(level, 0, "Last lines of %s/%s:", sv->p->dirs->run_path, VM_QEMU_LOG);
 	for (size_t i = k > QEMU_LOG_TAIL_LINES ? k - QEMU_LOG_TAIL_LINES : 0; i < k; i++) {
 		char esc[1024];
 
-		log_error("  qemu: %s",
-			  sv_escape(lines[i % QEMU_LOG_TAIL_LINES], esc, sizeof(esc)));
+		log_full_errno(level, 0, "  qemu: %s",
+			       sv_escape(lines[i % QEMU_LOG_TAIL_LINES], esc, sizeof(esc)));
 	}
 }
 
@@ -179,6 +181,7 @@ void sv_step_quit(struct sv *sv)
 	if (sv->qemu_gone)
 		return;
 	r = sv_qmp_send(sv, "quit", on_quit_reply);
+	testhook_point("quit");
 	if (r < 0) {
 		log_info("Asking QEMU to exit with SIGTERM (no QMP connection).");
 		r = child_signal(&sv->qemu, SIGTERM);
@@ -243,8 +246,11 @@ void sv_stop_begin(struct sv *sv, bool graceful, unsigned timeout_s, const char 
 	sv->stop_timeout_s = timeout_s ? timeout_s : sv->stop_timeout_s;
 	sv->run_for = loop_source_free(sv->run_for);
 	sv->startup_timer = loop_source_free(sv->startup_timer);
+	sv->kvm_window = loop_source_free(sv->kvm_window);
 	sv_set_state(sv, VM_STATE_STOPPING);
-	sv_notify("STOPPING=1");
+	/* The service is not stopping when QEMU is only replaced (nor was it ready). */
+	if (!sv->retry_tcg)
+		sv_notify("STOPPING=1");
 
 	if (!graceful || sv->qmp_broken || sv->guest_shutdown) {
 		log_info("Stopping VM '%s' (%s).", sv->p->name, why);
@@ -259,6 +265,7 @@ void sv_stop_begin(struct sv *sv, bool graceful, unsigned timeout_s, const char 
 		sv_step_quit(sv);
 		return;
 	}
+	testhook_point("powerdown");
 	if (sv->stop_timeout_s > SUPERVISE_POWERDOWN_REPEAT_S)
 		(void)sv_arm(sv, &sv->repeat_timer, SUPERVISE_POWERDOWN_REPEAT_S * USEC_PER_SEC,
 			     on_repeat_timer);
@@ -286,9 +293,50 @@ static void on_swtpm_kill_timer(struct loop_source *s, void *userdata)
 	(void)child_signal(&sv->swtpm, SIGKILL);
 }
 
-static int decide_exit(struct sv *sv, int status)
+/*
+ * accel = auto chose KVM, and QEMU died before the guest ran for long:
+ * whether KVM is what failed, by what QEMU wrote ("KVM internal error",
+ * "kvm_buf_set_msrs: Assertion...", "failed to initialize kvm").
+ */
+static bool qemu_log_blames_kvm(struct sv *sv)
+{
+	char buf[QEMU_LOG_TAIL_BYTES + 1];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	off_t from;
+	ssize_t n;
+
+	fd = openat(sv->p->dirs->run_fd, VM_QEMU_LOG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return false;
+	from = MAX(sv->qemu_log_start, st.st_size - (off_t)QEMU_LOG_TAIL_BYTES);
+	if (from >= st.st_size)
+		return false;
+	n = pread(fd, buf, (size_t)(st.st_size - from), from);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return strcasestr(buf, "kvm") || strcasestr(buf, "hypervisor");
+}
+
+static int decide_exit(struct sv *sv, int status, bool kvm_window)
 {
 	char buf[128];
+
+	if (sv->retry_tcg && !sv->failed && !sv->stop_requested) {
+		log_info("QEMU %s; the VM will start again under TCG.",
+			 child_status_to_string(status, buf, sizeof(buf)));
+		return SUPERVISE_RETRY_TCG;
+	}
+	if (kvm_window && !sv->stop_requested && !sv->guest_shutdown &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && qemu_log_blames_kvm(sv)) {
+		log_warning("QEMU %s under KVM before the guest ran.",
+			    child_status_to_string(status, buf, sizeof(buf)));
+		sv_log_qemu_tail(sv, LOG_WARNING);
+		log_notice(
+			"KVM on this host cannot run this VM, and accel = auto: the VM will start again under TCG.");
+		return SUPERVISE_RETRY_TCG;
+	}
 
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && sv->step == STOP_KILL) {
 		/*
@@ -308,7 +356,7 @@ static int decide_exit(struct sv *sv, int status)
 	if (WIFSIGNALED(status)) {
 		log_error("QEMU was killed by signal %d (%s).", WTERMSIG(status),
 			  strsignal(WTERMSIG(status)));
-		sv_log_qemu_tail(sv);
+		sv_log_qemu_tail(sv, LOG_ERR);
 		return 128 + WTERMSIG(status);
 	}
 	if (!WIFEXITED(status)) {
@@ -317,7 +365,7 @@ static int decide_exit(struct sv *sv, int status)
 	}
 	if (WEXITSTATUS(status) != 0) {
 		log_error("QEMU exited with status %d.", WEXITSTATUS(status));
-		sv_log_qemu_tail(sv);
+		sv_log_qemu_tail(sv, LOG_ERR);
 		return SUPERVISE_EXIT_FAILURE;
 	}
 	if (sv->failed) {
@@ -326,7 +374,7 @@ static int decide_exit(struct sv *sv, int status)
 	}
 	if (sv->phase == PHASE_STARTING) {
 		log_error("QEMU exited before the guest started.");
-		sv_log_qemu_tail(sv);
+		sv_log_qemu_tail(sv, LOG_ERR);
 		return SUPERVISE_EXIT_FAILURE;
 	}
 	if (sv->stop_requested)
@@ -339,6 +387,9 @@ static int decide_exit(struct sv *sv, int status)
 static void on_qemu_exit(struct loop_source *s, int error, void *userdata)
 {
 	struct sv *sv = userdata;
+	/* Before the guest ran, or within the fallback window after cont. */
+	bool kvm_window = sv->p->kvm_fallback_s > 0 &&
+			  (sv->phase == PHASE_STARTING || sv->kvm_window || sv->retry_tcg);
 	int status = 0, r;
 
 	if (error < 0)
@@ -350,11 +401,12 @@ static void on_qemu_exit(struct loop_source *s, int error, void *userdata)
 	sv->step_timer = loop_source_free(sv->step_timer);
 	sv->run_for = loop_source_free(sv->run_for);
 	sv->startup_timer = loop_source_free(sv->startup_timer);
+	sv->kvm_window = loop_source_free(sv->kvm_window);
 	if (r < 0) {
 		log_error_errno(r, "Failed to reap QEMU: %m");
 		sv->exit_code = SUPERVISE_EXIT_FAILURE;
 	} else {
-		sv->exit_code = decide_exit(sv, status);
+		sv->exit_code = decide_exit(sv, status, kvm_window);
 	}
 	if (sv->phase != PHASE_STOPPING) {
 		sv->phase = PHASE_STOPPING;
@@ -376,10 +428,17 @@ static void on_qemu_exit(struct loop_source *s, int error, void *userdata)
 static void on_swtpm_grace(struct loop_source *s, void *userdata)
 {
 	struct sv *sv = userdata;
+	char buf[128];
 
 	sv->swtpm_grace = loop_source_free(sv->swtpm_grace);
 	if (sv->qemu_gone || sv->guest_shutdown || sv->step >= STOP_QUIT)
 		return;
+	/* QEMU still runs: swtpm died on its own. */
+	if (sv->swtpm_reap_error < 0)
+		log_error_errno(sv->swtpm_reap_error, "Failed to reap swtpm: %m");
+	else
+		log_error("swtpm (pid %d) %s.", (int)sv->st.swtpm_pid,
+			  child_status_to_string(sv->swtpm_status, buf, sizeof(buf)));
 	log_error("The VM cannot run without its TPM: stopping it.");
 	sv_fail(sv);
 	sv_stop_begin(sv, false, 0, "swtpm died");
@@ -405,12 +464,13 @@ static void on_swtpm_exit(struct loop_source *s, int error, void *userdata)
 		maybe_finish(sv);
 		return;
 	}
-	if (r < 0)
-		log_error_errno(r, "Failed to reap swtpm: %m");
-	else
-		log_error("swtpm (pid %d) %s.", (int)sv->st.swtpm_pid,
-			  child_status_to_string(status, buf, sizeof(buf)));
-	/* QEMU may be exiting already; give its pidfd a moment to say so. */
+	/*
+	 * QEMU may be exiting already (swtpm leaves when QEMU closes its
+	 * socket): give its pidfd a moment to say so before calling this an
+	 * error.
+	 */
+	sv->swtpm_reap_error = r;
+	sv->swtpm_status = status;
 	if (sv_arm(sv, &sv->swtpm_grace, EXIT_GRACE_USEC, on_swtpm_grace) < 0)
 		on_swtpm_grace(NULL, sv);
 }
@@ -536,6 +596,7 @@ static int spawn_swtpm(struct sv *sv)
 	d->swtpm_fd = sv_fd_close(d->swtpm_fd);
 	sv->st.swtpm_pid = sv->swtpm.pid;
 	log_info("Started swtpm (pid %d), TPM state in %s/tpm.", (int)sv->swtpm.pid, d->state_path);
+	testhook_point("swtpm");
 	r = loop_add_pidfd(sv->loop, sv->swtpm.pidfd, on_swtpm_exit, sv, &sv->swtpm_src);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch swtpm's pidfd: %m");
@@ -545,14 +606,19 @@ static int spawn_swtpm(struct sv *sv)
 static int spawn_qemu(struct sv *sv)
 {
 	struct vm_dirs *d = sv->p->dirs;
-	struct spawn_fd fds[] = { { .src_fd = d->qmp_fd, .target_fd = PLAN_QMP_FD } };
+	struct spawn_fd fds[SPAWN_FDS_MAX];
 	struct spawn_opts o = *sv->p->qemu;
 	_cleanup_free_ char *why = NULL;
 	off_t off;
 	int r;
 
+	if (sv->p->n_qemu_fds >= SPAWN_FDS_MAX)
+		return log_error_errno(-E2BIG, "Too many files for QEMU (%zu).", sv->p->n_qemu_fds);
+	fds[0] = (struct spawn_fd){ .src_fd = d->qmp_fd, .target_fd = PLAN_QMP_FD };
+	for (size_t i = 0; i < sv->p->n_qemu_fds; i++)
+		fds[i + 1] = sv->p->qemu_fds[i];
 	o.fds = fds;
-	o.n_fds = ELEMENTSOF(fds);
+	o.n_fds = sv->p->n_qemu_fds + 1;
 	o.stdout_fd = o.stderr_fd = d->qemu_log_fd;
 	off = lseek(d->qemu_log_fd, 0, SEEK_END);
 	sv->qemu_log_start = off > 0 ? off : 0;
@@ -582,6 +648,7 @@ static int spawn_qemu(struct sv *sv)
 							      sizeof(where)));
 	}
 	sv_status_write(sv);
+	testhook_point("qemu");
 	r = loop_add_pidfd(sv->loop, sv->qemu.pidfd, on_qemu_exit, sv, &sv->qemu_src);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch QEMU's pidfd: %m");
@@ -651,17 +718,40 @@ static void teardown(struct sv *sv)
 /*
  * The children run (they do not inherit the filter); QMP from a QEMU the
  * guest may control is parsed from here on: deny what gamevm no longer
- * needs (confine.h). Failing to is not fatal: the VM runs unconfined.
+ * needs (confine.h). Failing to is not fatal: the VM runs unconfined. A
+ * second run (the restart under TCG) is confined already.
  */
-static void sv_confine(void)
+static void sv_confine(struct sv *sv)
 {
 	size_t n = 0;
-	int r = confine_self(&n);
+	int r;
 
-	if (r < 0)
-		log_warning_errno(r, "Could not confine gamevm with seccomp, going on without: %m");
-	else
-		log_info("Confined gamevm with seccomp (%zu syscalls denied).", n);
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) {
+		r = confine_self(&n);
+		if (r < 0)
+			log_warning_errno(
+				r, "Could not confine gamevm with seccomp, going on without: %m");
+		else
+			log_info("Confined gamevm with seccomp (%zu syscalls denied).", n);
+	}
+	/* Under the KVM fallback window QEMU may have to be started again: exec later. */
+	if (sv->p->kvm_fallback_s == 0)
+		sv_confine_exec(sv);
+}
+
+void sv_confine_exec(struct sv *sv)
+{
+	int r;
+
+	if (sv->exec_denied)
+		return;
+	r = confine_no_exec();
+	if (r < 0) {
+		log_warning_errno(r, "Could not deny execve to gamevm with seccomp: %m");
+		return;
+	}
+	sv->exec_denied = true;
+	log_info("gamevm starts no more programs from here on (execve denied).");
 }
 
 /* The passed-through devices in status.json; their guest address comes with query-pci. */
@@ -750,7 +840,7 @@ int supervise_run(const struct supervise_params *p)
 		log_error_errno(r, "Failed to arm the timers: %m");
 		goto fail;
 	}
-	sv_confine();
+	sv_confine(&sv);
 
 	r = loop_run(sv.loop);
 	if (r < 0) {

@@ -42,6 +42,12 @@
 enum {
 	SUPERVISE_EXIT_OK = 0,	    /* guest shut down, or an orderly stop completed */
 	SUPERVISE_EXIT_FAILURE = 1, /* QEMU error, swtpm died, start failed, SIGKILL needed */
+	/*
+	 * Not an exit status: KVM stopped the guest with an internal error
+	 * within kvm_fallback_s of cont (see supervise_params). QEMU and
+	 * swtpm are gone; the caller may start the VM again under TCG.
+	 */
+	SUPERVISE_RETRY_TCG = 256,
 };
 
 struct supervise_hostdev {
@@ -61,6 +67,9 @@ struct supervise_params {
 
 	/* Both carry argv, user, groups, rlimits; fds and stdio are filled in here. */
 	const struct spawn_opts *qemu;
+	/* More fds for QEMU besides the QMP socket: the disk images (plan.h, PLAN_DISK_FD). */
+	const struct spawn_fd *qemu_fds;
+	size_t n_qemu_fds;
 	const struct spawn_opts *swtpm; /* NULL: no TPM */
 
 	const unsigned *vcpu_pin; /* per vCPU index, NULL = not pinned */
@@ -91,6 +100,16 @@ struct supervise_params {
 	 * spawned, before pinning; NULL: QEMU stays in gamevm's cgroup.
 	 */
 	const char *qemu_cgroup;
+
+	/*
+	 * accel = auto chose KVM: for this many seconds after cont, a KVM
+	 * internal error (QEMU stops the guest in state internal-error) ends
+	 * the run with SUPERVISE_RETRY_TCG instead of a failure, and READY=1
+	 * and on_running wait until the window has passed, so that nothing
+	 * is handed over to a QEMU that is about to be replaced. 0: a KVM
+	 * internal error stops the VM as a failure.
+	 */
+	unsigned kvm_fallback_s;
 };
 
 /*

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -106,6 +107,34 @@ static int tpm_write_configs(int state_fd, const char *state_path, const struct 
 	return 0;
 }
 
+/* Removes dir_fd/name and the files in it (a TPM state directory has no subdirectories). */
+static void tpm_remove_dir(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW | O_RDONLY);
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));)
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	(void)unlinkat(dir_fd, name, AT_REMOVEDIR);
+}
+
+/*
+ * The TPM is manufactured in TPM_STATE_SUBDIR ".new" and renamed into
+ * place only once swtpm_setup succeeded, so that a full disk, a failure
+ * or a kill half-way never leaves a state directory that looks made but
+ * is not: the next start finds no "tpm" and manufactures it again.
+ */
+#define TPM_STAGING_SUBDIR TPM_STATE_SUBDIR ".new"
+
 int tpm_manufacture(int state_fd, const char *state_path, const struct tpm_setup *t, char **error)
 {
 	_cleanup_(child_kill_and_reap) struct child c = CHILD_NULL;
@@ -120,32 +149,41 @@ int tpm_manufacture(int state_fd, const char *state_path, const struct tpm_setup
 	    isempty(t->localca_binary) || isempty(t->vm_name) || isempty(t->uuid))
 		return -EINVAL;
 
-	r = subdir_make_open(state_fd, TPM_STATE_SUBDIR, t->uid, t->gid, &tpm_fd);
+	tpm_fd =
+		openat(state_fd, TPM_STATE_SUBDIR, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW | O_RDONLY);
+	if (tpm_fd >= 0) {
+		r = tpm_state_present(tpm_fd);
+		if (r < 0)
+			return tpm_fail(error, -r, "checking '%s/%s/%s'", state_path,
+					TPM_STATE_SUBDIR, SWTPM_STATE_FILE);
+		if (r > 0)
+			return 0;
+		/* An empty one (gamevm before staging, killed half-way): made again below. */
+		closep(&tpm_fd);
+		tpm_fd = -1;
+		tpm_remove_dir(state_fd, TPM_STATE_SUBDIR);
+	} else if (errno != ENOENT) {
+		return tpm_fail(error, errno, "opening '%s/%s'", state_path, TPM_STATE_SUBDIR);
+	}
+
+	/* We hold the VM's lock: a staging directory is what a killed run left. */
+	tpm_remove_dir(state_fd, TPM_STAGING_SUBDIR);
+	r = subdir_make_open(state_fd, TPM_STAGING_SUBDIR, t->uid, t->gid, &tpm_fd);
 	if (r < 0)
-		return tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_STATE_SUBDIR);
+		return tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_STAGING_SUBDIR);
 	r = subdir_make_open(state_fd, TPM_CA_SUBDIR, t->uid, t->gid, &ca_fd);
 	if (r < 0)
-		return tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_CA_SUBDIR);
-
-	r = tpm_state_present(tpm_fd);
-	if (r < 0)
-		return tpm_fail(error, -r, "checking '%s/%s/%s'", state_path, TPM_STATE_SUBDIR,
-				SWTPM_STATE_FILE);
-	if (r > 0)
-		return 0;
-	/*
-	 * An empty state file is what a manufacture killed half-way leaves;
-	 * with --not-overwrite swtpm_setup would take it as existing state.
-	 */
-	(void)unlinkat(tpm_fd, SWTPM_STATE_FILE, 0);
+		goto fail_errno;
 
 	r = tpm_write_configs(state_fd, state_path, t, error);
 	if (r < 0)
-		return r;
+		goto fail;
 
-	if (asprintf(&tpm_dir, "%s/%s", state_path, TPM_STATE_SUBDIR) < 0 ||
-	    asprintf(&conf, "%s/%s", state_path, TPM_SETUP_CONF) < 0)
-		return -ENOMEM;
+	if (asprintf(&tpm_dir, "%s/%s", state_path, TPM_STAGING_SUBDIR) < 0 ||
+	    asprintf(&conf, "%s/%s", state_path, TPM_SETUP_CONF) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = swtpm_setup_argv(&(struct swtpm_setup_opts){ .binary = t->swtpm_setup_binary,
 							 .swtpm_binary = t->swtpm_binary,
 							 .state_dir = tpm_dir,
@@ -153,8 +191,10 @@ int tpm_manufacture(int state_fd, const char *state_path, const struct tpm_setup
 							 .vm_name = t->vm_name,
 							 .uuid = t->uuid },
 			     &argv);
-	if (r < 0)
-		return tpm_fail(error, -r, "building the swtpm_setup command line");
+	if (r < 0) {
+		r = tpm_fail(error, -r, "building the swtpm_setup command line");
+		goto fail;
+	}
 
 	struct spawn_opts o = SPAWN_OPTS_INIT;
 	o.argv = argv.v;
@@ -166,22 +206,42 @@ int tpm_manufacture(int state_fd, const char *state_path, const struct tpm_setup
 	o.stdout_fd = t->log_fd;
 	o.stderr_fd = t->log_fd;
 	r = spawn_child(&o, "swtpm_setup", &c, &why);
-	if (r < 0)
-		return tpm_fail(error, -r, "starting swtpm_setup: %s", strna(why));
+	if (r < 0) {
+		r = tpm_fail(error, -r, "starting swtpm_setup: %s", strna(why));
+		goto fail;
+	}
 
 	r = child_wait(&c, timeout, &status);
 	if (r == -ETIMEDOUT)
-		return tpm_fail(error, ETIMEDOUT, "swtpm_setup did not finish within %d s",
-				timeout / 1000);
+		r = tpm_fail(error, ETIMEDOUT, "swtpm_setup did not finish within %d s",
+			     timeout / 1000);
+	else if (r < 0)
+		r = tpm_fail(error, -r, "waiting for swtpm_setup");
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		r = tpm_fail(error, EIO, "swtpm_setup %s (its log: swtpm.log)",
+			     child_status_to_string(status, buf, sizeof(buf)));
 	if (r < 0)
-		return tpm_fail(error, -r, "waiting for swtpm_setup");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return tpm_fail(error, EIO, "swtpm_setup %s",
-				child_status_to_string(status, buf, sizeof(buf)));
+		goto fail;
 
 	r = tpm_state_present(tpm_fd);
-	if (r <= 0)
-		return tpm_fail(error, r < 0 ? -r : EIO, "swtpm_setup left no '%s' in '%s'",
-				SWTPM_STATE_FILE, tpm_dir);
+	if (r <= 0) {
+		r = tpm_fail(error, r < 0 ? -r : EIO, "swtpm_setup left no '%s' in '%s'",
+			     SWTPM_STATE_FILE, tpm_dir);
+		goto fail;
+	}
+	if (fsync(tpm_fd) < 0 ||
+	    renameat(state_fd, TPM_STAGING_SUBDIR, state_fd, TPM_STATE_SUBDIR) < 0 ||
+	    fsync(state_fd) < 0) {
+		r = tpm_fail(error, errno, "moving '%s' to '%s/%s'", tpm_dir, state_path,
+			     TPM_STATE_SUBDIR);
+		goto fail;
+	}
 	return 1;
+
+fail_errno:
+	r = tpm_fail(error, -r, "creating '%s/%s'", state_path, TPM_CA_SUBDIR);
+fail:
+	child_kill_and_reap(&c);
+	tpm_remove_dir(state_fd, TPM_STAGING_SUBDIR);
+	return r;
 }

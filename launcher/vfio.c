@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,7 +359,10 @@ static int bind_one(const struct host_root *h, struct journal *j, const char *ad
 	snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", addr);
 	r = write_string_at(h->sys_fd, path, VFIO_DRIVER);
 	if (r < 0) {
-		q = prepare_diag(d, LOG_ERR, "cannot set driver_override of %s: %s", addr,
+		char where[512];
+
+		q = prepare_diag(d, LOG_ERR, "cannot set driver_override of %s ('%s'): %s", addr,
+				 host_root_path(h, "sys", path, where, sizeof(where)),
 				 strerror(-r));
 		return q < 0 ? q : r;
 	}
@@ -440,11 +444,16 @@ int vfio_prepare(const struct host_root *h, struct journal *j, const struct vfio
 		return 0;
 	if (!o)
 		o = &dflt;
-	if (h->sys_fd < 0)
-		return -ENOENT;
-	r = host_pci_probe(h, &pci);
-	if (r < 0)
-		return r;
+	r = h->sys_fd < 0 ? -ENOENT : host_pci_probe(h, &pci);
+	if (r < 0) {
+		char where[512];
+		int q = prepare_diag(
+			d, LOG_ERR,
+			"PCI passthrough needs the PCI devices, and '%s' cannot be read: %s",
+			host_root_path(h, "sys", "bus/pci/devices", where, sizeof(where)),
+			strerror(-r));
+		return q < 0 ? q : r;
+	}
 	r = vfio_check(h, &pci, devs, n, o, d);
 	if (r < 0)
 		return r;
@@ -592,6 +601,49 @@ fail:
 	return q < 0 ? q : r;
 }
 
+/*
+ * Unloads modules (names as in sys/module, in an order that can be
+ * unloaded). On the real host with delete_module(2), as modprobe -r would,
+ * O_NONBLOCK: one still in use stays (irqbypass, which kvm holds). This runs
+ * after gamevm confined itself, which denies execve, so no modprobe. Under
+ * a fixture root the fixture's modprobe emulator gets 'modprobe -r -a'.
+ * The first module must go; *ret_output says why it did not.
+ */
+static int unload_modules(const struct host_root *h, const struct strv *mods, char **ret_output)
+{
+	struct strv args = {};
+	int r;
+
+	if (h->is_real) {
+		for (size_t i = 0; i < mods->n; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s", mods->v[i]);
+			for (char *c = name; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			if (syscall(SYS_delete_module, name, O_NONBLOCK) == 0 || errno == ENOENT)
+				continue;
+			r = NEG_ERRNO();
+			if (i > 0)
+				continue; /* a dependency something else still uses */
+			if (asprintf(ret_output, "delete_module(%s): %s", name, strerror(-r)) < 0)
+				*ret_output = NULL;
+			return r;
+		}
+		return 0;
+	}
+	strv_push(&args, "-r");
+	strv_push(&args, "-a");
+	for (size_t i = 0; i < mods->n; i++)
+		strv_push(&args, mods->v[i]);
+	r = args.err;
+	if (r >= 0)
+		r = vfio_modprobe(h, (const char *const *)args.v, ret_output);
+	strv_done(&args);
+	return r;
+}
+
 int vfio_undo_module(const struct host_root *h, const struct journal_record *rec,
 		     struct plan_diags *d)
 {
@@ -626,31 +678,27 @@ int vfio_undo_module(const struct host_root *h, const struct journal_record *rec
 	}
 
 	/* The modules it pulled in, still loaded; a record without the list: the driver's own. */
-	strv_push(&args, "-r");
-	strv_push(&args, "-a");
 	if (!rec->old) {
 		if (file_exists_at(h->sys_fd, dir) > 0)
 			strv_push(&args, rec->target);
 	} else {
 		list = strdup(rec->old);
-		if (!list) {
-			strv_done(&args);
+		if (!list)
 			return -ENOMEM;
-		}
 		for (char *save = NULL, *m = strtok_r(list, " ", &save); m;
 		     m = strtok_r(NULL, " ", &save))
 			if (module_loaded(h, m))
 				strv_push(&args, m);
 	}
 	r = args.err;
-	if (r < 0 || args.n == 2) {
+	if (r < 0 || args.n == 0) {
 		strv_done(&args);
 		return r;
 	}
-	r = vfio_modprobe(h, (const char *const *)args.v, &out);
+	r = unload_modules(h, &args, &out);
 	strv_done(&args);
 	if (r < 0)
-		return prepare_diag(d, LOG_WARNING, "cannot unload %s (modprobe -r%s%s), ignoring",
-				    rec->target, out ? ": " : "", out ? out : "");
+		return prepare_diag(d, LOG_WARNING, "cannot unload %s (%s), ignoring", rec->target,
+				    out ? out : strerror(-r));
 	return prepare_diag(d, LOG_INFO, "unloaded %s", rec->target);
 }

@@ -188,11 +188,37 @@ static int log_open(int run_fd, const char *name, int *ret_fd)
 	return 0;
 }
 
+int vm_dirs_bind_sockets(struct vm_dirs *d, uid_t uid, gid_t gid, char **error)
+{
+	_cleanup_free_ char *qmp = NULL, *swtpm = NULL;
+	_cleanup_close_ int qmp_fd = -1, swtpm_fd = -1;
+	int r;
+
+	if (d->lock_fd < 0 || d->run_fd < 0 || d->qmp_fd >= 0 || d->swtpm_fd >= 0)
+		return -EINVAL;
+	if (asprintf(&qmp, "%s/%s", d->run_path, VM_QMP_SOCKET) < 0 ||
+	    asprintf(&swtpm, "%s/%s", d->run_path, VM_SWTPM_SOCKET) < 0)
+		return -ENOMEM;
+	/* We hold the lock: a socket left there is from a child we already reaped. */
+	(void)unlink_if_present(d->run_fd, VM_QMP_SOCKET);
+	(void)unlink_if_present(d->run_fd, VM_SWTPM_SOCKET);
+	r = socket_bind_listen(d->run_fd, VM_QMP_SOCKET, qmp, geteuid(), getegid(), &qmp_fd, error);
+	if (r < 0)
+		return r;
+	r = socket_bind_listen(d->run_fd, VM_SWTPM_SOCKET, swtpm, uid, gid, &swtpm_fd, error);
+	if (r < 0) {
+		(void)unlinkat(d->run_fd, VM_QMP_SOCKET, 0);
+		return r;
+	}
+	d->qmp_fd = TAKE_FD(qmp_fd);
+	d->swtpm_fd = TAKE_FD(swtpm_fd);
+	return 0;
+}
+
 int vm_dirs_open(const struct vm_paths *paths, const char *name, uid_t uid, gid_t gid,
 		 struct vm_dirs *ret, char **error)
 {
 	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
-	_cleanup_free_ char *qmp = NULL, *swtpm = NULL;
 	int r;
 
 	if (!paths || !paths->run_dir || !paths->state_dir || isempty(name))
@@ -244,14 +270,7 @@ int vm_dirs_open(const struct vm_paths *paths, const char *name, uid_t uid, gid_
 	if (r < 0)
 		return r;
 
-	if (asprintf(&qmp, "%s/%s", d.run_path, VM_QMP_SOCKET) < 0 ||
-	    asprintf(&swtpm, "%s/%s", d.run_path, VM_SWTPM_SOCKET) < 0)
-		return -ENOMEM;
-	r = socket_bind_listen(d.run_fd, VM_QMP_SOCKET, qmp, geteuid(), getegid(), &d.qmp_fd,
-			       error);
-	if (r < 0)
-		return r;
-	r = socket_bind_listen(d.run_fd, VM_SWTPM_SOCKET, swtpm, uid, gid, &d.swtpm_fd, error);
+	r = vm_dirs_bind_sockets(&d, uid, gid, error);
 	if (r < 0)
 		return r;
 

@@ -86,6 +86,13 @@ struct vm_dirs {
  */
 int vm_dirs_open(const struct vm_paths *paths, const char *name, uid_t uid, gid_t gid,
 		 struct vm_dirs *ret, char **error);
+/*
+ * Binds and listens on qmp.sock and swtpm.sock again, as vm_dirs_open()
+ * did, for a second QEMU and swtpm in the same run (the restart under
+ * TCG); the first ones were handed over and closed. -EINVAL unless d holds
+ * the lock and no listening socket.
+ */
+int vm_dirs_bind_sockets(struct vm_dirs *d, uid_t uid, gid_t gid, char **error);
 /* Removes the sockets and status.json, closes everything, releases the lock. */
 void vm_dirs_close(struct vm_dirs *d);
 

@@ -10,8 +10,8 @@ PACKAGES=(
 	libjson-c-dev libinih-dev libcmocka-dev
 	# the VM stack gamevm drives
 	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
-	# tests
-	python3 clang-format
+	# tests; clang and its libFuzzer runtime for scripts/fuzz.sh
+	python3 clang-format clang libclang-rt-dev
 	# the lab (tests/lab): its initramfs, depmod/modprobe for the guest kernel
 	busybox-static kmod
 )

@@ -45,7 +45,7 @@ static bool word_in(const char *list, const char *word)
 	return false;
 }
 
-/* 0: enabled now or before; 1: could not (a warning was added); < 0: fatal. */
+/* 0: enabled now or before; 1: could not (a notice or warning was added); < 0: fatal. */
 static int controller_enable(const struct host_root *h, struct journal *j, struct plan_diags *d)
 {
 	_cleanup_free_ char *ctl = NULL;
@@ -61,8 +61,12 @@ static int controller_enable(const struct host_root *h, struct journal *j, struc
 	r = read_one_line_at(h->sys_fd, CGROUP_ROOT "/cgroup.subtree_control", &ctl);
 	if (r == -ENOMEM)
 		return r;
+	if (read_err_is_absent(r)) {
+		r = tuning_skip(d, "cpusets", where, r, NULL);
+		return r < 0 ? r : 1;
+	}
 	if (r < 0) {
-		r = prepare_diag(d, LOG_WARNING, "cpusets: cannot read %s: %s, skipped", where,
+		r = prepare_diag(d, LOG_WARNING, "cpusets: cannot read '%s': %s, skipped", where,
 				 strerror(-r));
 		return r < 0 ? r : 1;
 	}
@@ -72,13 +76,18 @@ static int controller_enable(const struct host_root *h, struct journal *j, struc
 	if (r < 0)
 		return r;
 	r = write_string_at(h->sys_fd, CGROUP_ROOT "/cgroup.subtree_control", "+cpuset");
-	if (r < 0) {
-		r = prepare_diag(d, LOG_WARNING,
-				 "cpusets: cannot enable the cpuset controller in %s: %s, skipped",
-				 where, strerror(-r));
+	if (r < 0 && write_err_is_refusal(r)) {
+		r = tuning_skip(d, "cpusets", where, r, NULL);
 		return r < 0 ? r : 1;
 	}
-	r = prepare_diag(d, LOG_INFO, "cpusets: cpuset controller enabled in %s", where);
+	if (r < 0) {
+		r = prepare_diag(
+			d, LOG_WARNING,
+			"cpusets: cannot enable the cpuset controller in '%s': %s, skipped", where,
+			strerror(-r));
+		return r < 0 ? r : 1;
+	}
+	r = prepare_diag(d, LOG_INFO, "cpusets: cpuset controller enabled in '%s'", where);
 	return r < 0 ? r : 0;
 }
 
@@ -272,24 +281,35 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char
 			const struct tuning_cpus *t, struct plan_diags *d)
 {
 	_cleanup_free_ char *list = NULL, *ctl = NULL;
-	char path[128], where[512];
-	unsigned done = 0;
-	int r, err = 0;
+	char path[128], where[512], first[512] = "";
+	unsigned done = 0, refused = 0;
+	int r, err = 0, first_err = 0;
 
-	if (h->sys_fd < 0 || t->n_housekeeping == 0)
+	if (t->n_housekeeping == 0)
 		return 0;
-	r = read_one_line_at(h->sys_fd, CGROUP_ROOT "/cgroup.controllers", &ctl);
+	host_root_path(h, "sys", CGROUP_ROOT, where, sizeof(where));
+	r = h->sys_fd < 0 ? -ENOENT
+			  : read_one_line_at(h->sys_fd, CGROUP_ROOT "/cgroup.controllers", &ctl);
 	if (r == -ENOMEM)
 		return r;
-	if (r < 0)
+	if (r == -ENOENT || r == -ENOTDIR)
+		/* cgroup v1, or systemd's hybrid mode with an empty cgroup2 at fs/cgroup/unified.
+		 */
 		return prepare_diag(
 			d, LOG_NOTICE,
-			"cpusets: not available, skipped (no cgroup v2 hierarchy at %s)",
-			host_root_path(h, "sys", CGROUP_ROOT, where, sizeof(where)));
+			"cpusets: not available, skipped (no cgroup v2 hierarchy at '%s': the host uses cgroup v1 or systemd's hybrid mode; booting with systemd.unified_cgroup_hierarchy=1 gives one)",
+			where);
+	if (read_err_is_absent(r))
+		return tuning_skip(d, "cpusets", where, r, NULL);
+	if (r < 0)
+		return prepare_diag(d, LOG_WARNING,
+				    "cpusets: cannot read '%s/cgroup.controllers': %s, skipped",
+				    where, strerror(-r));
 	if (!word_in(ctl, "cpuset"))
 		return prepare_diag(
 			d, LOG_NOTICE,
-			"cpusets: not available, skipped (the cgroup v2 hierarchy has no cpuset controller; a cgroup v1 cpuset mount holds it)");
+			"cpusets: not available, skipped (the cgroup v2 hierarchy at '%s' has no cpuset controller; a cgroup v1 cpuset mount holds it)",
+			where);
 	r = controller_enable(h, j, d);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -304,8 +324,17 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char
 			return r;
 		if (r == 1 && err == -ENOENT)
 			continue; /* no such cgroup on this host (not systemd) */
+		if (r == 1 && write_err_is_refusal(err)) {
+			/* A read-only cgroup tree refuses them all alike: said once below. */
+			if (refused++ == 0) {
+				host_root_path(h, "sys", path, first, sizeof(first));
+				first_err = err;
+			}
+			continue;
+		}
 		if (r == 1) {
-			r = prepare_diag(d, LOG_WARNING, "cpusets: cannot limit %s to CPUs %s: %s",
+			r = prepare_diag(d, LOG_WARNING,
+					 "cpusets: cannot limit '%s' to CPUs %s: %s",
 					 host_root_path(h, "sys", path, where, sizeof(where)), list,
 					 strerror(-err));
 			if (r < 0)
@@ -314,6 +343,14 @@ int tuning_cpuset_apply(const struct host_root *h, struct journal *j, const char
 		}
 		done++;
 		r = prepare_diag(d, LOG_INFO, "cpusets: %s limited to CPUs %s", limited[i], list);
+		if (r < 0)
+			return r;
+	}
+	if (done == 0 && refused > 0)
+		return tuning_skip(d, "cpusets", first, first_err, NULL);
+	if (refused > 0) {
+		r = prepare_diag(d, LOG_WARNING, "cpusets: cannot limit '%s' to CPUs %s: %s", first,
+				 list, strerror(-first_err));
 		if (r < 0)
 			return r;
 	}

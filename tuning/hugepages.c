@@ -159,14 +159,19 @@ int hugepages_reserve(const struct host_root *h, struct journal *j,
 		return r;
 	host_root_path(h, "sys", res.pool, where, sizeof(where));
 	r = h->sys_fd < 0 ? -ENOENT : pool_read(h, res.pool, req->node < 0, &s);
-	if (r == -ENOENT) {
-		int q = prepare_diag(d, LOG_ERR,
-				     "this host has no %s huge pages %s (%s is missing)", sz,
-				     where_node(req->node, node, sizeof(node)), where);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		int q = prepare_diag(
+			d, LOG_ERR,
+			"this host has no %s huge pages %s ('%s' is missing): reserve them at boot (kernel command line: hugepagesz=%s hugepages=%" PRIu64
+			") or set [memory] hugepages = none",
+			sz, where_node(req->node, node, sizeof(node)), where, sz, req->pages);
+		return q < 0 ? q : -ENOENT;
+	}
+	if (r < 0) {
+		int q = prepare_diag(d, LOG_ERR, "cannot read the %s huge page pool '%s': %s", sz,
+				     where, strerror(-r));
 		return q < 0 ? q : r;
 	}
-	if (r < 0)
-		return r;
 	res.nr_before = res.nr_after = s.nr;
 	res.free_before = pool_usable(&s);
 
@@ -202,13 +207,16 @@ int hugepages_reserve(const struct host_root *h, struct journal *j,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		r = pool_write(h, res.pool, target);
 		if (r < 0) {
-			int q = prepare_diag(d, LOG_ERR, "cannot write %s to %s/nr_hugepages: %s",
+			int q = prepare_diag(d, LOG_ERR, "cannot write %s to '%s/nr_hugepages': %s",
 					     new, where, strerror(-r));
 			return q < 0 ? q : r;
 		}
 		r = pool_read(h, res.pool, req->node < 0, &s);
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			int q = prepare_diag(d, LOG_ERR, "cannot read '%s' back: %s", where,
+					     strerror(-r));
+			return q < 0 ? q : r;
+		}
 		res.nr_after = s.nr;
 		res.obtained = MIN(pool_usable(&s), res.wanted);
 		if (res.obtained >= res.wanted || attempt > 0 || h->proc_fd < 0)

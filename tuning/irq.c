@@ -5,8 +5,11 @@
  * and proc/irq/default_smp_affinity for IRQs set up while the VM runs.
  * Each is journaled (JOURNAL_PROCFS) before it is written. The kernel
  * refuses some (managed IRQs of multi-queue devices: EIO; the timer,
- * per-CPU IRQs: EIO or EINVAL): they are skipped and counted. The record
- * of a refused write restores nothing, since the undo finds the old value.
+ * per-CPU IRQs: EIO or EINVAL; IRQs whose chip cannot move them, such as
+ * some virtio ones in VMs: EPERM): they are skipped and counted. A host
+ * that refuses every write (a read-only /proc in a container: EROFS) or
+ * has no proc/irq gets one notice. The record of a refused write restores
+ * nothing, since the undo finds the old value.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -78,13 +81,16 @@ int tuning_irq_apply(const struct host_root *h, struct journal *j, const struct 
 {
 	_cleanup_free_ char *list = NULL, *mask = NULL;
 	_cleanup_free_ unsigned *irqs = NULL;
-	unsigned moved = 0, already = 0, refused = 0, failed = 0;
-	int r, err = 0, first_err = 0;
+	unsigned moved = 0, already = 0, kept = 0, refused = 0, failed = 0;
+	int r, def_r, err = 0, def_err = 0, first_err = 0, refused_err = 0;
 	size_t n = 0;
-	char path[64], where[512];
+	char path[64], where[512], first[512] = "";
 
-	if (h->proc_fd < 0 || t->n_housekeeping == 0)
+	if (t->n_housekeeping == 0)
 		return 0;
+	host_root_path(h, "proc", "irq", where, sizeof(where));
+	if (h->proc_fd < 0)
+		return tuning_skip(d, "irq-affinity", where, -ENOENT, NULL);
 	r = format_cpu_list(t->housekeeping, t->n_housekeeping, &list);
 	if (r >= 0)
 		r = format_cpumask_hex(t->housekeeping, t->n_housekeeping, &mask);
@@ -93,23 +99,18 @@ int tuning_irq_apply(const struct host_root *h, struct journal *j, const struct 
 	r = irq_list(h, &irqs, &n);
 	if (r == -ENOMEM)
 		return r;
+	if (read_err_is_absent(r))
+		return tuning_skip(d, "irq-affinity", where, r, NULL);
 	if (r < 0)
-		return prepare_diag(d, LOG_WARNING, "irq-affinity: cannot list %s: %s, skipped",
-				    host_root_path(h, "proc", "irq", where, sizeof(where)),
-				    strerror(-r));
+		return prepare_diag(d, LOG_WARNING, "irq-affinity: cannot list '%s': %s, skipped",
+				    where, strerror(-r));
 
 	/* New IRQs first, so none set up meanwhile lands on a vCPU. */
-	r = tuning_write(j, h, JOURNAL_PROCFS, "irq/default_smp_affinity", mask, &err);
-	if (r < 0)
-		return r;
-	if (r == 1) {
-		r = prepare_diag(
-			d, LOG_WARNING, "irq-affinity: cannot set %s to %s: %s",
-			host_root_path(h, "proc", "irq/default_smp_affinity", where, sizeof(where)),
-			mask, strerror(-err));
-		if (r < 0)
-			return r;
-	}
+	def_r = tuning_write(j, h, JOURNAL_PROCFS, "irq/default_smp_affinity", mask, &err);
+	if (def_r < 0)
+		return def_r;
+	if (def_r == 1)
+		def_err = err;
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "irq/%u/smp_affinity_list", irqs[i]);
@@ -121,23 +122,44 @@ int tuning_irq_apply(const struct host_root *h, struct journal *j, const struct 
 		else if (r == 2)
 			already++;
 		else if (err == -EIO || err == -EINVAL)
-			refused++;
-		else if (err != -ENOENT) { /* freed meanwhile: not ours to count */
+			kept++;
+		else if (write_err_is_refusal(err)) {
+			if (refused++ == 0)
+				refused_err = err;
+		} else if (err != -ENOENT) { /* freed meanwhile: not ours to count */
 			failed++;
-			if (!first_err)
+			if (!first_err) {
 				first_err = err;
+				host_root_path(h, "proc", path, first, sizeof(first));
+			}
 		}
+	}
+
+	/* Every write tried was refused outright (a read-only /proc): one notice. */
+	if (write_err_is_refusal(def_err))
+		refused_err = def_err;
+	if (refused_err && moved + kept + failed == 0 &&
+	    (def_r == 2 || write_err_is_refusal(def_err)))
+		return tuning_skip(d, "irq-affinity", where, refused_err, NULL);
+
+	if (def_err) {
+		r = prepare_diag(
+			d, LOG_WARNING, "irq-affinity: cannot set '%s' to %s: %s",
+			host_root_path(h, "proc", "irq/default_smp_affinity", where, sizeof(where)),
+			mask, strerror(-def_err));
+		if (r < 0)
+			return r;
 	}
 	if (failed > 0) {
 		r = prepare_diag(
 			d, LOG_WARNING,
-			"irq-affinity: %u IRQs could not be moved to CPUs %s (first error: %s)",
-			failed, list, strerror(-first_err));
+			"irq-affinity: %u IRQs could not be moved to CPUs %s (first: '%s': %s)",
+			failed, list, first, strerror(-first_err));
 		if (r < 0)
 			return r;
 	}
 	return prepare_diag(
 		d, LOG_INFO,
 		"irq-affinity: %u IRQs moved to CPUs %s, %u were there already, %u skipped (the kernel keeps managed and per-CPU IRQs where they are)",
-		moved, list, already, refused);
+		moved, list, already, kept + refused);
 }

@@ -23,24 +23,21 @@ int tuning_pmqos_hold(const struct host_root *h, int *ret_fd, struct plan_diags 
 	int32_t zero = 0;
 	char where[512];
 	ssize_t n;
-	int r;
+	int r = 0;
 
 	host_root_path(h, "dev", "cpu_dma_latency", where, sizeof(where));
-	if (h->dev_fd < 0) {
-		*ret_fd = -1;
-		return prepare_diag(d, LOG_NOTICE, "cstates: not available, skipped (no /dev)");
-	}
-	fd = openat(h->dev_fd, "cpu_dma_latency", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
+	*ret_fd = -1;
+	if (h->dev_fd < 0)
+		r = -ENOENT;
+	else if ((fd = openat(h->dev_fd, "cpu_dma_latency", O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		r = NEG_ERRNO();
-		*ret_fd = -1;
-		if (r == -ENOENT)
-			return prepare_diag(d, LOG_NOTICE,
-					    "cstates: not available, skipped (%s is missing)",
-					    where);
-		return prepare_diag(d, LOG_WARNING, "cstates: cannot open %s: %s", where,
+	if (fd < 0 && tuning_err_is_skip(r))
+		return tuning_skip(
+			d, "cstates", where, r,
+			"the kernel offers no PM QoS device; deep C-states stay allowed");
+	if (fd < 0)
+		return prepare_diag(d, LOG_WARNING, "cstates: cannot open '%s': %s", where,
 				    strerror(-r));
-	}
 	/* The holder is the supervisor: keep the fd clear of the std streams it may redirect. */
 	if (fd < 3) {
 		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -53,12 +50,11 @@ int tuning_pmqos_hold(const struct host_root *h, int *ret_fd, struct plan_diags 
 	n = RETRY_EINTR(write(fd, &zero, sizeof(zero)));
 	if (n != (ssize_t)sizeof(zero)) {
 		r = n < 0 ? NEG_ERRNO() : -EIO;
-		*ret_fd = -1;
-		return prepare_diag(d, LOG_WARNING, "cstates: cannot write 0 to %s: %s", where,
+		return prepare_diag(d, LOG_WARNING, "cstates: cannot write 0 to '%s': %s", where,
 				    strerror(-r));
 	}
 	r = prepare_diag(d, LOG_INFO,
-			 "cstates: deep C-states off while the VM runs (%s held open at 0 us)",
+			 "cstates: deep C-states off while the VM runs ('%s' held open at 0 us)",
 			 where);
 	if (r < 0)
 		return r;

@@ -87,6 +87,23 @@ int format_cpumask_hex(const unsigned *cpus, size_t n, char **ret)
 	return 0;
 }
 
+bool tuning_err_is_skip(int err)
+{
+	return err == -ENOENT || err == -ENOTDIR || write_err_is_refusal(err);
+}
+
+int tuning_skip(struct plan_diags *d, const char *what, const char *where, int err, const char *why)
+{
+	if (err == -ENOENT || err == -ENOTDIR)
+		return prepare_diag(d, LOG_NOTICE,
+				    "%s: not available, skipped ('%s' is missing%s%s)", what, where,
+				    why ? ": " : "", why ? why : "");
+	return prepare_diag(
+		d, LOG_NOTICE,
+		"%s: not available, skipped (this host does not let gamevm change '%s': %s)", what,
+		where, strerror(-err));
+}
+
 int tuning_write(struct journal *j, const struct host_root *h, enum journal_kind kind,
 		 const char *path, const char *value, int *ret_err)
 {

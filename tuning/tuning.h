@@ -50,6 +50,22 @@ void tuning_cpus_done(struct tuning_cpus *t);
 int tuning_write(struct journal *j, const struct host_root *h, enum journal_kind kind,
 		 const char *path, const char *value, int *ret_err);
 
+/*
+ * Whether err (from tuning_write() or an open) means the host does not
+ * offer the knob (ENOENT, ENOTDIR) or does not let gamevm change it at all
+ * (write_err_is_refusal(): EACCES, EPERM, EROFS, as in a container): the
+ * action is skipped with one notice (tuning_skip()), not a warning.
+ */
+bool tuning_err_is_skip(int err);
+/*
+ * The one notice for a skipped action: "WHAT: not available, skipped
+ * ('WHERE' is missing[: why])" for an absent file, else "WHAT: not
+ * available, skipped (this host does not let gamevm change 'WHERE': ERR)".
+ * why (may be NULL) says what the absence means or how to get the knob.
+ */
+int tuning_skip(struct plan_diags *d, const char *what, const char *where, int err,
+		const char *why);
+
 /* "10001" for {0,16}; 32-bit groups joined by ',' as the kernel prints cpumasks. */
 int format_cpumask_hex(const unsigned *cpus, size_t n, char **ret);
 
@@ -61,7 +77,7 @@ int tuning_governor_apply(const struct host_root *h, struct journal *j, const st
  * pmqos.c: opens dev/cpu_dma_latency and writes a 0 s32; the request
  * lasts while the fd is open (kernel/power/qos.c), so nothing is
  * journaled. *ret_fd is >= 3 (never a std stream), or -1 when the host
- * has no such device (a notice).
+ * has no such device or does not let gamevm open it (one notice).
  */
 int tuning_pmqos_hold(const struct host_root *h, int *ret_fd, struct plan_diags *d);
 

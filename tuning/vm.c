@@ -22,13 +22,12 @@ static int report(const struct host_root *h, const char *top, const char *path, 
 	char where[512];
 
 	host_root_path(h, top, path, where, sizeof(where));
-	if (r == 1 && err == -ENOENT)
-		return prepare_diag(d, LOG_NOTICE, "%s: not available, skipped (%s is missing)",
-				    what, where);
+	if (r == 1 && tuning_err_is_skip(err))
+		return tuning_skip(d, what, where, err, NULL);
 	if (r == 1)
-		return prepare_diag(d, LOG_WARNING, "%s: cannot set %s to %s: %s", what, where,
+		return prepare_diag(d, LOG_WARNING, "%s: cannot set '%s' to %s: %s", what, where,
 				    value, strerror(-err));
-	return prepare_diag(d, LOG_INFO, "%s: %s is %s%s", what, where, value,
+	return prepare_diag(d, LOG_INFO, "%s: '%s' is %s%s", what, where, value,
 			    r == 2 ? " already" : " while the VM runs");
 }
 

@@ -22,7 +22,7 @@ int tuning_workqueue_apply(const struct host_root *h, struct journal *j,
 	char where[512];
 	int r, err = 0;
 
-	if (h->sys_fd < 0 || t->n_housekeeping == 0)
+	if (t->n_housekeeping == 0)
 		return 0;
 	r = format_cpumask_hex(t->housekeeping, t->n_housekeeping, &mask);
 	if (r < 0)
@@ -31,12 +31,12 @@ int tuning_workqueue_apply(const struct host_root *h, struct journal *j,
 	r = tuning_write(j, h, JOURNAL_SYSFS, WQ_CPUMASK, mask, &err);
 	if (r < 0)
 		return r;
-	if (r == 1 && err == -ENOENT)
-		return prepare_diag(d, LOG_NOTICE,
-				    "workqueues: not available, skipped (%s is missing)", where);
+	if (r == 1 && tuning_err_is_skip(err))
+		return tuning_skip(d, "workqueues", where, err,
+				   "the kernel does not let unbound workqueues be moved");
 	if (r == 1)
-		return prepare_diag(d, LOG_WARNING, "workqueues: cannot set %s to %s: %s", where,
+		return prepare_diag(d, LOG_WARNING, "workqueues: cannot set '%s' to %s: %s", where,
 				    mask, strerror(-err));
-	return prepare_diag(d, LOG_INFO, "workqueues: unbound workqueues on CPU mask %s (%s)%s",
+	return prepare_diag(d, LOG_INFO, "workqueues: unbound workqueues on CPU mask %s ('%s')%s",
 			    mask, where, r == 2 ? ", already so" : "");
 }

@@ -5,12 +5,13 @@
 # CONFIG on a fixture host (its proc/cmdline), stdout and stderr compared
 # with expected/NAME.stdout and expected/NAME.stderr. check always succeeds.
 #
-#   run-check.sh NAME HOST CONFIG [json]
+#   run-check.sh NAME HOST OVERLAY CONFIG [json]
 #
+# HOST and OVERLAY as in run-golden.sh.
 # GAMEVM_GOLDEN_UPDATE=1 writes the expected files instead of comparing.
 set -eu
 
-name=$1 host=$2 conf=$3 format=${4:-text}
+name=$1 host=$2 overlay=$3 conf=$4 format=${5:-text}
 : "${GAMEVM_SRCDIR:?}" "${GAMEVM_BIN:?}"
 expected=tests/golden/expected/$name
 
@@ -18,13 +19,28 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$GAMEVM_SRCDIR"
 
+root=tests/hosts/$host
+if [ "$overlay" != - ]; then
+	cp -a "tests/hosts/$host" "$tmp/root"
+	cp -a "tests/golden/overlays/$overlay/." "$tmp/root/"
+	root=$tmp/root
+fi
+
 json=
 [ "$format" = json ] && json=--json
 
 rc=0
 # shellcheck disable=SC2086 # $json is one word or none
 env -u JOURNAL_STREAM -u GAMEVM_LOG_LEVEL \
-	"$GAMEVM_BIN" --root "tests/hosts/$host" check $json "$conf" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+	"$GAMEVM_BIN" --root "$root" check $json "$conf" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+
+# The overlay's copy lives in a temporary directory: name it as the host it stands for.
+if [ "$overlay" != - ]; then
+	for f in stdout stderr; do
+		sed "s|$tmp/root|tests/hosts/$host+$overlay|g" "$tmp/$f" >"$tmp/$f.named"
+		mv "$tmp/$f.named" "$tmp/$f"
+	done
+fi
 
 if [ -n "${GAMEVM_GOLDEN_UPDATE:-}" ]; then
 	cp "$tmp/stdout" "$expected.stdout"

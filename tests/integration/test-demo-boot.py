@@ -1,15 +1,29 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """
-Integration test: the argv that `gamevm cmdline --json examples/demo.conf`
-prints is run in real QEMU (TCG here), with real OVMF (Secure Boot, SMM)
-and a real swtpm, for a few seconds. Through QMP it checks that the VM was
-paused by -S before anything ran, that it has the configured vCPU count with
-one host thread each, and that it runs after `cont`.
+Integration test of the demo (examples/demo.conf, accel = auto), which
+must boot on every host, whatever its KVM.
 
-Until the supervisor lands (issue 3) this script does the supervisor's
-chores itself: the per-VM NVRAM copy, the swtpm process and the QMP
-listening socket QEMU gets as an fd.
+Part 1, the argv alone: what `gamevm cmdline --json` prints is run in real
+QEMU with real OVMF (Secure Boot, SMM) and a real swtpm, this script doing
+the supervisor's chores (NVRAM copy, swtpm, the QMP listening fd). Through
+QMP: paused by -S before anything ran, the configured vCPU count with one
+host thread each, running after `cont`.
+
+Part 2, `gamevm start` of the demo on every kind of host, in turn:
+  - this host as it is;
+  - this host with /dev/kvm hidden (a mount namespace: tests/tools/kvm-ns.sh);
+  - a KVM that runs firmware but lacks SMM, and one that runs real mode but
+    stops at the firmware's first x87 instruction (the paravirtual KVM of
+    cloud VMs and CI runners), each played by a fixture standing in for
+    /dev/kvm (GAMEVM_TEST_KVM, honoured by build/gamevm-test only);
+  - where this host has a /dev/kvm: a stand-in that says KVM can run
+    everything while QEMU really opens the host's KVM. When the host's own
+    probe calls KVM unusable, QEMU must fail under KVM and gamevm must start
+    the VM again under TCG, once; when it calls it usable, the VM runs
+    under KVM.
+Each time: the accelerator line says which and why, the guest runs, the
+stop is clean (exit 0), and nothing is left behind.
 
 Exit 77 = skipped (QEMU or OVMF missing), except under CI=true where a
 missing dependency is a failure.
@@ -25,7 +39,10 @@ import tempfile
 import time
 
 SRC = os.environ.get("GAMEVM_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-GAMEVM = os.environ.get("GAMEVM_BIN", os.path.join(SRC, "build", "gamevm"))
+BUILD = os.environ.get("GAMEVM_BUILDDIR", os.path.join(SRC, "build"))
+GAMEVM = os.environ.get("GAMEVM_BIN", os.path.join(BUILD, "gamevm"))
+GAMEVM_TEST = os.path.join(BUILD, "gamevm-test")
+KVM_NS = os.path.join(SRC, "tests", "tools", "kvm-ns.sh")
 CONF = os.path.join(SRC, "examples", "demo.conf")
 
 
@@ -117,7 +134,140 @@ def main():
         skip("qemu-system-x86_64 or swtpm not installed")
     if not glob.glob("/usr/share/qemu/firmware/*.json"):
         skip("no QEMU firmware descriptors (package ovmf)")
+    boot_argv()
+    if os.geteuid() != 0:
+        skip("part 2 (gamevm start) needs root")
+    start_everywhere()
 
+
+# --- part 2: gamevm start on every kind of host ---------------------------------------
+
+NO_SMM = "api=12\nruns_firmware=1\nsmm=0\n"
+NO_FIRMWARE = "api=12\nruns_guests=1\nprobe_step=2\nexit_reason=17\nsuberror=1\nsmm=1\n"
+ALL_GOOD = "api=12\nruns_firmware=1\nsmm=1\n"
+
+
+def accel_line(log):
+    lines = [l for l in log.splitlines() if "[vm] accel:" in l]
+    assert lines, f"no accelerator line in:\n{log}"
+    return lines
+
+
+def start_demo(tmp, label, wrapper=(), binary=GAMEVM, kvm_text=None, conf=CONF):
+    """gamevm start --run-for of the demo (or conf); returns (exit status, log)."""
+    env = dict(os.environ)
+    env.pop("JOURNAL_STREAM", None)
+    if kvm_text is not None:
+        stand_in = os.path.join(tmp, f"kvm-{label}")
+        with open(stand_in, "w") as f:
+            f.write(kvm_text)
+        env["GAMEVM_TEST_KVM"] = stand_in
+    cmd = [*wrapper, binary, "--run-dir", os.path.join(tmp, "run"),
+           "--state-dir", os.path.join(tmp, "state"),
+           "start", "--run-for", "6", "--timeout", "2", conf]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    log = p.stdout + p.stderr
+    print(f"--- {label}: exit {p.returncode} in {time.monotonic() - t0:.1f} s")
+    for l in accel_line(log):
+        print(f"    {l.split('] ', 1)[-1][:200]}")
+    return p.returncode, log
+
+
+def assert_clean_run(label, rc, log, accel):
+    assert rc == 0, f"{label}: gamevm start exited {rc}:\n{log}"
+    assert f"Starting VM 'demo' (2 vCPUs, {accel}," in log, f"{label}: not under {accel}:\n{log}"
+    assert "VM 'demo' is running" in log, f"{label}: the guest never ran:\n{log}"
+    assert "VM 'demo' stopped." in log, f"{label}: no clean stop:\n{log}"
+    assert "could not be undone" not in log, f"{label}: host not restored:\n{log}"
+
+
+def host_kvm_verdict():
+    """What this host's own probe says (gamevm check --json, without stand-in)."""
+    p = subprocess.run([GAMEVM, "check", "--json", CONF], capture_output=True, text=True,
+                       check=True)
+    return json.loads(p.stdout)["kvm"]
+
+
+def start_everywhere():
+    tmp = tempfile.mkdtemp(prefix="gamevm-demo-")
+    os.chmod(tmp, 0o755)  # QEMU's user reaches the VM's state directory below it
+    try:
+        kvm = host_kvm_verdict()
+        print(f"this host's KVM: {kvm['verdict']}: {kvm['probe']}")
+
+        rc, log = start_demo(tmp, "this host")
+        chosen = "KVM" if "accel: auto: KVM" in accel_line(log)[0] else "TCG"
+        if kvm["verdict"] in ("absent", "unusable"):
+            assert chosen == "TCG", f"KVM {kvm['verdict']}, yet the plan took KVM:\n{log}"
+        if chosen == "KVM" and "again under TCG" in log:
+            assert_clean_run("this host", rc, log, "TCG")
+        else:
+            assert_clean_run("this host", rc, log, chosen)
+
+        rc, log = start_demo(tmp, "no /dev/kvm", wrapper=(KVM_NS, "hide"))
+        assert "KVM is absent here: '/dev/kvm' does not exist" in accel_line(log)[0], log
+        assert_clean_run("no /dev/kvm", rc, log, "TCG")
+
+        rc, log = start_demo(tmp, "KVM without SMM", binary=GAMEVM_TEST, kvm_text=NO_SMM)
+        line = accel_line(log)[0]
+        assert "auto: TCG" in line and "usable without SMM" in line and \
+            "needs System Management Mode" in line, line
+        assert_clean_run("KVM without SMM", rc, log, "TCG")
+
+        rc, log = start_demo(tmp, "KVM that cannot run firmware", binary=GAMEVM_TEST,
+                             kvm_text=NO_FIRMWARE)
+        line = accel_line(log)[0]
+        assert "auto: TCG" in line and "KVM emulation failure" in line and \
+            "x87" in line, line
+        assert_clean_run("KVM that cannot run firmware", rc, log, "TCG")
+
+        if kvm["present"]:
+            # The stand-in vouches for everything; QEMU meets the host's real KVM,
+            # through a node its user may open.
+            rc, log = start_demo(tmp, "real KVM behind a stand-in", binary=GAMEVM_TEST,
+                                 kvm_text=ALL_GOOD, wrapper=(KVM_NS, "open"))
+            assert "auto: KVM, which is usable" in accel_line(log)[0], log
+            if kvm["verdict"] in ("absent", "unusable"):
+                assert "will start again under TCG" in log, f"no restart under TCG:\n{log}"
+                assert log.count("Starting VM 'demo'") == 2, f"not exactly one restart:\n{log}"
+                assert "again under TCG" in accel_line(log)[-1] or \
+                    "QEMU failed under KVM" in accel_line(log)[-1], log
+                assert_clean_run("real KVM behind a stand-in", rc, log, "TCG")
+            else:
+                assert_clean_run("real KVM behind a stand-in", rc, log, "KVM")
+
+            # The same with a CPU model and firmware QEMU sets up without complaint
+            # (qemu64, no Secure Boot, so no SMM): any failure now comes from the
+            # guest running, which QEMU reports by stopping it in internal-error.
+            plain = os.path.join(tmp, "demo-plain.conf")
+            with open(CONF) as f, open(plain, "w") as g:
+                g.write(f.read().replace("\nmodel = max\n", "\nmodel = qemu64\n")
+                        .replace("\nsecure-boot = yes\n", "\nsecure-boot = no\n"))
+            rc, log = start_demo(tmp, "real KVM, guest stopped by KVM", binary=GAMEVM_TEST,
+                                 kvm_text=NO_SMM, wrapper=(KVM_NS, "open"), conf=plain)
+            assert "auto: KVM, which is usable without SMM" in accel_line(log)[0], log
+            if kvm["verdict"] in ("absent", "unusable"):
+                assert "will start again under TCG" in log, f"no restart under TCG:\n{log}"
+                assert log.count("Starting VM 'demo'") == 2, f"not exactly one restart:\n{log}"
+                assert_clean_run("real KVM, guest stopped by KVM", rc, log, "TCG")
+            else:
+                assert_clean_run("real KVM, guest stopped by KVM", rc, log, "KVM")
+        else:
+            print("--- real KVM behind a stand-in: skipped, this host has no /dev/kvm "
+                  "(the restart under TCG needs a KVM that fails for real)")
+
+        leftovers = [p for p in glob.glob(os.path.join(tmp, "run", "demo", "*"))
+                     if os.path.basename(p) not in ("lock", "qemu.log", "swtpm.log")]
+        assert not leftovers, f"left behind: {leftovers}"
+        print("ok: the demo boots under the accelerator each host can run, and says why")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- part 1: the argv alone -----------------------------------------------------------
+
+def boot_argv():
     tmp = tempfile.mkdtemp(prefix="gamevm-it-")
     run_dir, state_dir = os.path.join(tmp, "run"), os.path.join(tmp, "state")
     procs = []

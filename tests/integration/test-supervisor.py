@@ -20,7 +20,11 @@ TCG, real OVMF and a real swtpm, driving the built binary:
   - after each of these no child survives (checked by pid) and the
     sockets and status.json are gone;
   - QEMU failing on its own (a bad option): exit 1 with QEMU's message;
-  - a missing [vm] user fails before anything is created.
+  - a missing [vm] user fails before anything is created;
+  - the reader of gamevm's output going away (a closed pipe) does not kill
+    it: the stop and the restore still happen;
+  - disk images only root can open reach QEMU as fds gamevm opened, read-write
+    and read-only as configured; a missing one fails before the host is touched.
 
 Runs as root (gamevm switches QEMU to the 'gamevm' user; scripts/deps.sh
 creates it). Exit 77 = skipped (not root, QEMU/OVMF/swtpm or the user
@@ -113,6 +117,10 @@ class Env:
             if vm.proc.poll() is None:
                 vm.proc.kill()  # PR_SET_PDEATHSIG takes QEMU and swtpm along
                 vm.proc.wait()
+        # A gamevm that died in a failing test leaves its journal: the host goes back anyway.
+        if os.path.isdir(self.run):
+            for name in os.listdir(self.run):
+                self.gamevm("cleanup", name)
 
 
 class Vm:
@@ -227,6 +235,53 @@ def firmware_settle():
     time.sleep(SETTLE_S)
 
 
+def proc_status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+
+
+def check_least_privilege(what, pid):
+    """QEMU and swtpm: the QEMU user, no capability in any set, no_new_privs, a seccomp filter."""
+    st = proc_status(pid)
+    user = pwd.getpwnam("gamevm")
+    uids = {int(u) for u in st["Uid"].split()}
+    gids = {int(g) for g in st["Gid"].split()}
+    check(uids == {user.pw_uid}, f"{what} runs with uids {st['Uid']}, want only {user.pw_uid}")
+    check(gids == {user.pw_gid}, f"{what} runs with gids {st['Gid']}, want only {user.pw_gid}")
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        check(int(st[cap], 16) == 0, f"{what} has {cap} {st[cap]}")
+    check(st["NoNewPrivs"] == "1", f"{what}: NoNewPrivs {st['NoNewPrivs']}")
+    check(st["Seccomp"] == "2", f"{what} has no seccomp filter (Seccomp {st['Seccomp']})")
+    groups = {int(g) for g in st["Groups"].split()}
+    allowed = {g.gr_gid for g in __import__("grp").getgrall() if "gamevm" in g.gr_mem}
+    allowed.add(user.pw_gid)
+    check(groups <= allowed, f"{what} has groups {groups} beyond the user's {allowed}")
+
+
+def check_modes(env, name):
+    """What gamevm creates keeps other users out: nothing writable but by its owner,
+    nothing secret readable by others."""
+    user = pwd.getpwnam("gamevm").pw_uid
+    want = {  # path relative to the run or state dir: (mode, owner uid)
+        ("run", ""): (0o755, 0), ("run", "journal"): (0o600, 0),
+        ("run", "qmp.sock"): (0o600, 0), ("run", "swtpm.sock"): (0o600, user),
+        ("run", "qemu.log"): (0o640, 0), ("run", "swtpm.log"): (0o640, 0),
+        ("run", "status.json"): (0o644, 0),
+        ("state", ""): (0o711, 0), ("state", "OVMF_VARS.fd"): (0o600, user),
+        ("state", "tpm"): (0o700, user), ("state", "tpm-ca"): (0o700, user),
+    }
+    for (where, rel), (mode, uid) in want.items():
+        path = os.path.join(env.run if where == "run" else env.state, name, rel)
+        st = os.lstat(path)
+        check(st.st_mode & 0o7777 == mode and st.st_uid == uid,
+              f"{path}: mode {st.st_mode & 0o7777:o} uid {st.st_uid}, want {mode:o} uid {uid}")
+    for where in (env.run, env.state):
+        for dirpath, dirs, files in os.walk(os.path.join(where, name)):
+            for f in files + dirs:
+                st = os.lstat(os.path.join(dirpath, f))
+                check(not st.st_mode & 0o002, f"{dirpath}/{f} is writable by everyone")
+
+
 def test_pin2_stop_verb(env):
     """2 vCPUs crosswise; status, list, second start refused, gamevm stop -> quit fallback."""
     vm = Vm(env, PIN2, "itest-pin2")
@@ -234,9 +289,16 @@ def test_pin2_stop_verb(env):
     check(st["swtpm_pid"] > 0 and alive(st["swtpm_pid"]), f"no swtpm: {st}")
     check(st["gamevm_pid"] == vm.proc.pid, f"status pid {st['gamevm_pid']} != {vm.proc.pid}")
     # Parsing QMP, gamevm runs under its seccomp filter (launcher/confine.c).
-    with open(f"/proc/{vm.proc.pid}/status") as f:
-        check("Seccomp:\t2\n" in f.read(), "gamevm is not confined with seccomp")
+    gst = proc_status(vm.proc.pid)
+    check(gst["Seccomp"] == "2", "gamevm is not confined with seccomp")
     check("Confined gamevm with seccomp" in vm.log(), "log lacks the seccomp line")
+    # accel = tcg: no restart can come, so execve went at once (a second filter).
+    check(int(gst.get("Seccomp_filters", "2")) >= 2, f"filters: {gst.get('Seccomp_filters')}")
+    check("execve denied" in vm.log(), "log lacks the execve line")
+    # QEMU (-sandbox) and swtpm (--seccomp): unprivileged, nothing to escalate with.
+    check_least_privilege("QEMU", st["qemu_pid"])
+    check_least_privilege("swtpm", st["swtpm_pid"])
+    check_modes(env, "itest-pin2")
     check(st["qemu_version"] and st["qemu_version"][0].isdigit(), f"version: {st}")
     check_pinning(vm, [1, 0], {0})
 
@@ -343,6 +405,87 @@ def test_run_for(env):
     vm.check_gone()
 
 
+def test_reader_gone(env):
+    """The reader of gamevm's output goes away (gamevm start | head): gamevm still stops
+    the VM and puts the host back, instead of dying of SIGPIPE at its next line."""
+    p = subprocess.Popen([GAMEVM, "--run-dir", env.run, "--state-dir", env.state, "start",
+                          "--timeout", "2", PIN2],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = p.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            seen.append(line)
+            if "is running" in line:
+                break
+        check(any("is running" in l for l in seen), "never running:\n" + "".join(seen))
+        rc, st = env.status("itest-pin2")
+        p.stdout.close()  # the reader is gone; everything gamevm writes now hits EPIPE
+        time.sleep(SETTLE_S)
+        stop = env.gamevm("stop", "itest-pin2", "--timeout", "2", timeout=60)
+        check(stop.returncode == 0, f"gamevm stop: {stop.returncode} {stop.stderr}")
+        rc = p.wait(timeout=60)
+        check(rc == 0, f"gamevm start exited {rc} (-13: killed by SIGPIPE), want 0")
+        for key in ("qemu_pid", "swtpm_pid"):
+            if st and st.get(key):
+                check(not alive(st[key]), f"{key} {st[key]} survived gamevm")
+        left = sorted(set(os.listdir(os.path.join(env.run, "itest-pin2"))) -
+                      {"lock", "qemu.log", "swtpm.log"})
+        check(not left, f"left behind: {left}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_disk_fds(env):
+    """Disk images only root can open: gamevm opens them and QEMU gets the fds (-add-fd)."""
+    secret = os.path.join(env.tmp, "secret")
+    os.mkdir(secret, 0o700)
+    rw, ro = os.path.join(secret, "system.raw"), os.path.join(secret, "install.iso")
+    for path, size in ((rw, 16 << 20), (ro, 1 << 20)):
+        with open(path, "wb") as f:
+            f.truncate(size)
+        os.chmod(path, 0o600)
+    conf = os.path.join(env.tmp, "disk.conf")
+    with open(PIN2) as f:
+        text = f.read().replace("name = itest-pin2", "name = itest-disk")
+    with open(conf, "w") as f:
+        f.write(text + f"\n[disk system]\npath = {rw}\nformat = raw\ncache = none\n"
+                f"aio = native\n\n[disk install]\npath = {ro}\nmedia = cdrom\nbus = sata\n")
+    vm = Vm(env, conf, "itest-disk", "--timeout", "2")
+    st = vm.wait_running()
+    held = {}
+    for fd in os.listdir(f"/proc/{st['qemu_pid']}/fd"):
+        try:
+            target = os.readlink(f"/proc/{st['qemu_pid']}/fd/{fd}")
+        except OSError:
+            continue
+        if target in (rw, ro):
+            mode = open(f"/proc/{st['qemu_pid']}/fdinfo/{fd}").read().split("flags:")[1].split()[0]
+            held.setdefault(target, set()).add(int(mode, 8) & 3)
+    check(rw in held and 2 in held[rw], f"QEMU does not hold {rw} read-write: {held}")
+    check(ro in held and held[ro] == {0}, f"QEMU holds {ro} other than read-only: {held}")
+    check_least_privilege("QEMU", st["qemu_pid"])
+    p = env.gamevm("stop", "itest-disk", "--timeout", "2", timeout=60)
+    check(p.returncode == 0, f"stop: {p.stderr}")
+    check(vm.wait_exit(60) == 0, "exit status")
+    vm.check_gone()
+
+    # A missing image: the start ends before the host is touched, naming the key.
+    os.unlink(ro)
+    vm = Vm(env, conf, "itest-disk")
+    rc = vm.wait_exit(60)
+    log = vm.log()
+    check(rc == 1, f"start with a missing image: exit {rc}")
+    check(f"[disk install] path: cannot open '{ro}' read-only: No such file or directory" in log,
+          log)
+    check("journal" not in log and "Restoring" not in log, f"the host was touched:\n{log}")
+
+
 def test_qemu_error(env):
     """QEMU failing on its own: exit 1, its own words from qemu.log, nothing left behind."""
     conf = os.path.join(env.tmp, "qemuerr.conf")
@@ -398,7 +541,8 @@ def main():
         return 1
 
     tests = [test_not_running_and_bad_user, test_qemu_error, test_pin2_stop_verb,
-             test_pin4_sigterm, test_kill_qemu, test_kill_swtpm, test_run_for]
+             test_pin4_sigterm, test_kill_qemu, test_kill_swtpm, test_run_for,
+             test_reader_gone, test_disk_fds]
     only = sys.argv[1:]
     failed = 0
     # Under /tmp, not the build tree: QEMU (as 'gamevm') must reach the sockets.

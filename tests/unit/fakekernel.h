@@ -27,6 +27,9 @@
  *   transparent_hugepage/defrag         the written word becomes the [chosen] one
  *   proc/ files, scaling_governor,      the value replaces the content (one
  *   workqueue/cpumask, cpuset.cpus      trailing newline, as the kernel shows it)
+ *   anything under a prefix given to    the error given (-EROFS for a read-only
+ *   fk_refuse()                         /proc or cgroup tree, -EPERM for an IRQ
+ *                                       the kernel keeps), unchanged
  * The write itself happens first, so a FIFO in place of an attribute
  * blocks like a driver that never lets go. Write-only attributes are
  * emptied again after the reaction, as they read on a real kernel.
@@ -77,6 +80,12 @@ static size_t fk_n_native;
 static struct fk_pool fk_pools[FK_MAX_POOLS];
 static size_t fk_n_pools;
 static bool fk_compacted;
+#define FK_MAX_REFUSALS 8
+static struct {
+	char prefix[256]; /* relative to the root: "proc/irq/", "sys/fs/cgroup/" */
+	int err;
+} fk_refusals[FK_MAX_REFUSALS];
+static size_t fk_n_refusals;
 static uint64_t fk_hp_writes; /* writes to any nr_hugepages */
 
 int __real_write_string_at(int dirfd, const char *path, const char *s);
@@ -85,6 +94,14 @@ int __wrap_write_string_at(int dirfd, const char *path, const char *s);
 static inline void fk_path(char *buf, size_t size, const char *rel)
 {
 	fk_fmt(buf, size, "%s/%s", fk_root, rel);
+}
+
+/* Every write to a path under prefix (relative to the root) fails with err, changing nothing. */
+static inline void fk_refuse(const char *prefix, int err)
+{
+	assert_true(fk_n_refusals < FK_MAX_REFUSALS);
+	fk_fmt(fk_refusals[fk_n_refusals].prefix, sizeof(fk_refusals[0].prefix), "%s", prefix);
+	fk_refusals[fk_n_refusals++].err = err;
 }
 
 static inline int fk_put(const char *rel, const char *content)
@@ -467,6 +484,9 @@ int __wrap_write_string_at(int dirfd, const char *path, const char *s)
 		return __real_write_string_at(dirfd, path, s);
 	rel = full + strlen(fk_root) + 1;
 
+	for (size_t i = 0; i < fk_n_refusals; i++)
+		if (strncmp(rel, fk_refusals[i].prefix, strlen(fk_refusals[i].prefix)) == 0)
+			return fk_refusals[i].err;
 	if (strncmp(rel, "proc/irq/", 9) == 0 && fk_ends_with(rel, "/smp_affinity_list")) {
 		char marker[PATH_MAX];
 
@@ -606,6 +626,7 @@ static inline void fk_setup(const char *host)
 	assert_int_equal(system(cmd), 0);
 	fk_n_native = 0;
 	fk_n_pools = 0;
+	fk_n_refusals = 0;
 	fk_compacted = false;
 	fk_hp_writes = 0;
 

@@ -155,6 +155,9 @@ static inline int setup(void **state)
 		.present = true,
 		.usable = true,
 		.runs_guests = true,
+		.runs_firmware = true,
+		.probe_step = KVM_PROBE_STEP_LONG_MODE,
+		.guest_exit_reason = 5, /* KVM_EXIT_HLT */
 		.api_version = 12,
 		.smm = true,
 		.hv_cpuid = true,

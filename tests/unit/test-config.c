@@ -680,7 +680,7 @@ static void test_error_paths(void **state)
 		"t.conf:8: [disk system] path: '/var/lib/../../etc/shadow' is not a usable path; expected an absolute path without '..' components");
 	expect_error(
 		BASE "[disk system]\nformat = raw\n",
-		"t.conf:7: [disk system] path: missing; expected an absolute path without '..' components");
+		"t.conf:7: [disk system] path: missing; expected a file path without '..' components, absolute or relative to the config file's directory");
 	expect_error(
 		BASE "[disk a]\npath = /a.raw\n[disk b]\npath = /a.raw\n",
 		"t.conf:10: [disk b] path: '/a.raw' is already used by [disk a] (line 7); expected each image once");

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "config.h"
 #include "host.h"
 #include "macro.h"
+#include "testhook.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -371,6 +373,122 @@ static void test_cpu_errors(void **state)
 	tree_remove(t);
 }
 
+/* An L3 whose shared_cpu_list is missing: that CPU's L3 is unknown, the probe goes on. */
+static void test_cpu_cache_partial(void **state)
+{
+	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	_cleanup_(host_cpus_done) struct host_cpus c = {};
+	char *t = tree_new();
+
+	write_small_host(t, true);
+	tree_write(t, "sys/devices/system/cpu/cpu0/cache/index3/level", "3\n");
+	tree_write(t, "sys/devices/system/cpu/cpu0/cache/index3/type", "Unified\n");
+	tree_write(t, "sys/devices/system/cpu/cpu1/cache/index3/level", "3\n");
+	tree_write(t, "sys/devices/system/cpu/cpu1/cache/index3/shared_cpu_list", "1-2\n");
+	open_root(t, &h);
+	assert_int_equal(host_cpus_probe(&h, &c), 0);
+	assert_int_equal(c.cpus[0].l3, -1);
+	assert_int_equal(c.cpus[1].l3, 0);
+	assert_int_equal(c.n_l3s, 1);
+	tree_remove(t);
+}
+
+/*
+ * Runs fn(root) in a child that cannot read what mode 000 closes: as
+ * nobody when the test runs as root (root reads anything), else as itself.
+ * Returns the child's exit status, or -1 when it could not drop to nobody.
+ */
+static int run_unprivileged(const char *root, int (*fn)(const char *root))
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		     setresuid(65534, 65534, 65534) < 0))
+			_exit(255);
+		_exit(fn(root));
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st) == 255 ? -1 : WEXITSTATUS(st);
+}
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                 \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static int probe_closed_host(const char *root)
+{
+	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	_cleanup_(host_facts_done) struct host_facts f = {};
+	int r;
+
+	CHECK(host_root_open(root, &h) == 0);
+	r = host_facts_probe(&h, &f);
+	if (r < 0)
+		fprintf(stderr, "host_facts_probe: %s\n", strerror(-r));
+	CHECK(r == 0);
+	CHECK(f.cpus.n_cpus == 32);
+	CHECK(f.cpus.cpus[0].l3 == 0);
+	CHECK(f.cpus.cpus[1].l3 == -1);	       /* cpu1/cache closed */
+	CHECK(f.cpus.cpus[2].core_index >= 0); /* cpu2/topology closed: a core of its own */
+	CHECK(f.cpus.n_nodes == 0);
+	CHECK(!f.cpus.model_name && !f.cpus.vendor);
+	CHECK(f.memory.mem_total_bytes == 0);
+	CHECK(!host_memory_find_pool(&f.memory, 2ULL << 20, -1));
+	CHECK(host_memory_find_pool(&f.memory, 1ULL << 30, -1));
+	CHECK(!f.kernel_cmdline);
+	CHECK(!f.pci.iommu_enabled && f.pci.n_devs == 0); /* no passthrough without them */
+	return 0;
+}
+
+/*
+ * Parts of the host closed to the reader (a container's masked sysfs and
+ * procfs, not root): recorded as unknown, never a failed probe.
+ */
+static void test_unreadable_parts(void **state)
+{
+	static const char *const closed[] = {
+		"sys/devices/system/cpu/cpu1/cache",
+		"sys/devices/system/cpu/cpu2/topology",
+		"sys/devices/system/node",
+		"sys/kernel/mm/hugepages/hugepages-2048kB",
+		"sys/kernel/iommu_groups",
+		"proc/cpuinfo",
+		"proc/meminfo",
+		"proc/cmdline",
+	};
+	_cleanup_free_ char *src = fixture_path("ryzen-5950x"), *cmd = NULL, *root = NULL;
+	char *t = tree_new();
+	int st;
+
+	assert_true(asprintf(&root, "%s/root", t) > 0);
+	assert_true(asprintf(&cmd, "cp -a '%s' '%s' && chmod -R a+rX '%s' && chmod 755 '%s'", src,
+			     root, t, t) > 0);
+	assert_int_equal(system(cmd), 0);
+	for (size_t i = 0; i < ELEMENTSOF(closed); i++) {
+		_cleanup_free_ char *p = NULL;
+
+		assert_true(asprintf(&p, "%s/%s", root, closed[i]) > 0);
+		assert_int_equal(chmod(p, 0), 0);
+	}
+	st = run_unprivileged(root, probe_closed_host);
+	free(cmd);
+	assert_true(asprintf(&cmd, "chmod -R u+rwX '%s'", t) > 0);
+	assert_int_equal(system(cmd), 0);
+	tree_remove(t);
+	if (st < 0)
+		skip();
+	assert_int_equal(st, 0);
+}
+
 /* ---- memory -------------------------------------------------------------------------- */
 
 static void test_hugepages(void **state)
@@ -449,6 +567,24 @@ static void test_hugepages_resv_surplus(void **state)
 	tree_remove(t);
 }
 
+/* A pool directory without its counts is no pool; the others stay. */
+static void test_hugepages_partial_pool(void **state)
+{
+	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	_cleanup_(host_memory_done) struct host_memory m = {};
+	char *t = tree_new();
+
+	tree_write(t, "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "7\n");
+	tree_write(t, "sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "2\n");
+	tree_write(t, "sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "2\n");
+	open_root(t, &h);
+	assert_int_equal(host_memory_probe(&h, &m), 0);
+	assert_int_equal(m.n_pools, 1);
+	assert_null(host_memory_find_pool(&m, 2ULL << 20, -1));
+	assert_int_equal(host_memory_find_pool(&m, 1ULL << 30, -1)->nr, 2);
+	tree_remove(t);
+}
+
 /* ---- DMI ------------------------------------------------------------------------------ */
 
 static void test_dmi(void **state)
@@ -520,6 +656,7 @@ static void test_kvm_fixtures(void **state)
 	assert_true(k.present);
 	assert_true(k.usable);
 	assert_true(k.runs_guests);
+	assert_true(k.runs_firmware);
 	assert_true(k.smm);
 	assert_true(k.hv_cpuid);
 	assert_true(k.hyperv);
@@ -575,7 +712,7 @@ static void test_kvm_fixture_parsing(void **state)
 	/* Nested KVM that opens but cannot run guests. */
 	assert_int_equal(kvm_from_text("# comment\n\napi = 12\nsmm=1\nruns_guests=0\n", &k), 0);
 	assert_true(k.present && k.usable && k.smm);
-	assert_false(k.runs_guests);
+	assert_false(k.runs_guests || k.runs_firmware);
 	assert_int_equal(k.guest_error, -EIO);
 	assert_false(k.hv_cpuid); /* no hv_* words */
 	assert_false(host_kvm_hv_supported(&k, HV_RELAXED));
@@ -595,6 +732,31 @@ static void test_kvm_fixture_parsing(void **state)
 	assert_true(host_kvm_hv_supported(&k, HV_RELAXED));
 	assert_int_equal(kvm_from_text("api=12\nhv_cpuid=0\nhv_enlight_eax=32\n", &k), 0);
 	assert_false(host_kvm_hv_supported(&k, HV_RELAXED));
+
+	/* The probe guest's keys: ranges, and finishing without the halt is a contradiction. */
+	assert_int_equal(kvm_from_text("api=12\nprobe_step=6\n", &k), -ERANGE);
+	assert_int_equal(kvm_from_text("api=12\nruns_firmware=1\nprobe_step=3\n", &k), -EINVAL);
+	assert_int_equal(kvm_from_text("api=12\nruns_firmware=1\nexit_reason=17\n", &k), -EINVAL);
+	assert_int_equal(kvm_from_text("api=12\nruns_firmware=1\n", &k), 0);
+	assert_true(k.runs_guests && k.runs_firmware);
+	assert_int_equal(k.probe_step, KVM_PROBE_STEP_LONG_MODE);
+	assert_int_equal(k.guest_exit_reason, 5);
+	assert_int_equal(k.guest_error, 0);
+	assert_int_equal(kvm_from_text("api=12\nprobe_step=1\n", &k), 0);
+	assert_true(k.runs_guests);
+	assert_false(k.runs_firmware);
+	assert_int_equal(k.guest_error, -EIO);
+	assert_int_equal(k.guest_exit_reason, -1);
+
+	/* The node's owner and mode. */
+	assert_int_equal(kvm_from_text("api=12\ndev_uid=0\ndev_gid=993\ndev_mode=0660\n", &k), 0);
+	assert_true(k.have_owner);
+	assert_int_equal(k.dev_gid, 993);
+	assert_int_equal(k.dev_mode, 0660);
+	assert_int_equal(kvm_from_text("api=12\ndev_mode=0999\n", &k), -EINVAL);
+	assert_int_equal(kvm_from_text("api=12\ndev_mode=17777\n", &k), -EINVAL);
+	assert_int_equal(kvm_from_text("api=12\n", &k), 0);
+	assert_false(k.have_owner);
 }
 
 /* A character device that is not KVM: the ioctl path runs and says why. */
@@ -708,14 +870,18 @@ static void test_hv_flag_description(void **state)
 static void test_kvm_real(void **state)
 {
 	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	_cleanup_free_ char *why = NULL;
 	struct host_kvm k;
 
 	open_root("/", &h);
 	assert_int_equal(host_kvm_probe(&h, &k), 0);
+	assert_int_equal(host_kvm_describe(&k, &why), 0);
 	print_message(
-		"kvm: present=%d usable=%d runs_guests=%d api=%d smm=%d hv_cpuid=%d error=%d guest_error=%d exit_reason=%d\n",
-		k.present, k.usable, k.runs_guests, k.api_version, k.smm, k.hv_cpuid, k.error,
-		k.guest_error, k.guest_exit_reason);
+		"kvm: present=%d usable=%d runs_guests=%d runs_firmware=%d step=%d api=%d smm=%d hv_cpuid=%d error=%d guest_error=%d exit_reason=%d suberror=%d: %s: %s\n",
+		k.present, k.usable, k.runs_guests, k.runs_firmware, (int)k.probe_step,
+		k.api_version, k.smm, k.hv_cpuid, k.error, k.guest_error, k.guest_exit_reason,
+		k.guest_suberror, kvm_verdict_to_string(host_kvm_verdict(&k)), why);
+	assert_false(k.fixture);
 	if (!k.present)
 		assert_false(k.usable);
 	if (!k.usable) {
@@ -724,8 +890,95 @@ static void test_kvm_real(void **state)
 		assert_false(k.hv_cpuid);
 	} else {
 		assert_int_equal(k.api_version, 12);
+		assert_true(k.have_owner);
 	}
-	assert_int_equal(k.runs_guests, k.usable && k.guest_error == 0);
+	/* The probe's own bookkeeping: each step implies the one before. */
+	assert_int_equal(k.runs_guests, k.probe_step >= KVM_PROBE_STEP_REAL_MODE);
+	assert_int_equal(k.runs_firmware,
+			 k.probe_step == KVM_PROBE_STEP_LONG_MODE && k.guest_exit_reason == 5);
+	assert_int_equal(k.runs_firmware, k.usable && k.guest_error == 0);
+	assert_true(k.probe_step < _KVM_PROBE_STEP_MAX);
+	if (k.usable && !k.runs_firmware && k.guest_error == -EIO)
+		assert_true(k.guest_exit_reason >=
+			    0); /* it ran and stopped somewhere: said where */
+	assert_int_equal(host_kvm_verdict(&k) >= KVM_VERDICT_NO_SMM, k.runs_firmware);
+}
+
+/* The verdict and its wording for each kind of KVM the fixtures and probes give. */
+static void test_kvm_verdict(void **state)
+{
+	static const struct {
+		const char *text;
+		enum kvm_verdict verdict;
+		const char *probe;
+	} cases[] = {
+		{ "api=12\nruns_firmware=1\nsmm=1\n", KVM_VERDICT_USABLE,
+		  "the firmware probe guest ran from the reset vector to 64-bit mode, and KVM_CAP_X86_SMM is there" },
+		{ "api=12\nruns_firmware=1\n", KVM_VERDICT_NO_SMM,
+		  "the firmware probe guest ran from the reset vector to 64-bit mode, but KVM_CAP_X86_SMM is missing" },
+		/* The paravirtual KVM of a cloud VM: real mode through the emulator, not the FPU.
+		 */
+		{ "api=12\nruns_guests=1\nprobe_step=2\nexit_reason=17\nsuberror=1\nsmm=1\n",
+		  KVM_VERDICT_UNUSABLE,
+		  "the firmware probe guest ran from real into protected mode, then stopped at x87 FPU set-up (FWAIT/FNINIT) in 32-bit protected mode with a KVM emulation failure (KVM_EXIT_INTERNAL_ERROR, suberror 1)" },
+		{ "api=12\nruns_guests=1\nexit_reason=8\n", KVM_VERDICT_UNUSABLE,
+		  "the firmware probe guest ran in real mode, then stopped entering 32-bit protected mode (LGDT, CR0.PE, far jump) with a triple fault (KVM_EXIT_SHUTDOWN)" },
+		{ "api=12\nruns_guests=1\nprobe_step=4\nexit_reason=9\n", KVM_VERDICT_UNUSABLE,
+		  "the firmware probe guest ran from real into protected mode, then stopped entering 64-bit long mode (PAE paging, EFER.LME, CR0.PG) with a failed VM entry (KVM_EXIT_FAIL_ENTRY)" },
+		/* Nested KVM that cannot enter a guest at all. */
+		{ "api=12\nexit_reason=9\n", KVM_VERDICT_UNUSABLE,
+		  "the firmware probe guest did not get past its first instruction, then stopped at the reset vector (16-bit real mode) with a failed VM entry (KVM_EXIT_FAIL_ENTRY)" },
+		{ "api=11\nruns_firmware=1\n", KVM_VERDICT_UNUSABLE,
+		  "'/dev/kvm' speaks KVM API version 11, not 12" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *why = NULL;
+		struct host_kvm k;
+
+		assert_int_equal(kvm_from_text(cases[i].text, &k), 0);
+		assert_true(k.fixture);
+		assert_int_equal(host_kvm_verdict(&k), cases[i].verdict);
+		assert_int_equal(host_kvm_describe(&k, &why), 0);
+		assert_string_equal(why, cases[i].probe);
+	}
+	assert_string_equal(kvm_verdict_to_string(KVM_VERDICT_NO_SMM), "usable without SMM");
+	assert_string_equal(kvm_verdict_to_string(KVM_VERDICT_ABSENT), "absent");
+
+	/* What QEMU showed outweighs the probe. */
+	{
+		_cleanup_free_ char *why = NULL;
+		struct host_kvm k;
+
+		assert_int_equal(kvm_from_text("api=12\nruns_firmware=1\nsmm=1\n", &k), 0);
+		k.qemu_failed = true;
+		assert_int_equal(host_kvm_verdict(&k), KVM_VERDICT_UNUSABLE);
+		assert_int_equal(host_kvm_describe(&k, &why), 0);
+		assert_non_null(strstr(why, "QEMU failed under KVM"));
+	}
+}
+
+/* The test hook: a fixture file stands in for the real device (test builds only). */
+static void test_kvm_stand_in(void **state)
+{
+	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	char *t = tree_new(), *file = NULL;
+	struct host_kvm k;
+
+	assert_true(testhook_enabled());
+	tree_write(t, "stand-in",
+		   "api=12\nruns_guests=1\nprobe_step=3\nexit_reason=17\nsuberror=1\n");
+	assert_true(asprintf(&file, "%s/stand-in", t) > 0);
+	assert_int_equal(setenv("GAMEVM_TEST_KVM", file, 1), 0);
+	open_root("/", &h);
+	assert_int_equal(host_kvm_probe(&h, &k), 0);
+	assert_int_equal(unsetenv("GAMEVM_TEST_KVM"), 0);
+	assert_true(k.fixture && k.present && k.usable && k.runs_guests);
+	assert_false(k.runs_firmware);
+	assert_int_equal(k.probe_step, KVM_PROBE_STEP_X87);
+	assert_int_equal(k.guest_suberror, 1);
+	free(file);
+	tree_remove(t);
 }
 
 /* ---- QEMU -------------------------------------------------------------------------------- */
@@ -1133,8 +1386,11 @@ int main(void)
 		cmocka_unit_test(test_no_iommu_topology),
 		cmocka_unit_test(test_offline_cpu),
 		cmocka_unit_test(test_cpu_errors),
+		cmocka_unit_test(test_cpu_cache_partial),
+		cmocka_unit_test(test_unreadable_parts),
 		cmocka_unit_test(test_hugepages),
 		cmocka_unit_test(test_hugepages_resv_surplus),
+		cmocka_unit_test(test_hugepages_partial_pool),
 		cmocka_unit_test(test_dmi),
 		cmocka_unit_test(test_dmi_unreadable),
 		cmocka_unit_test(test_kvm_fixtures),
@@ -1143,6 +1399,8 @@ int main(void)
 		cmocka_unit_test(test_hv_flag_bits),
 		cmocka_unit_test(test_hv_flag_description),
 		cmocka_unit_test(test_kvm_real),
+		cmocka_unit_test(test_kvm_verdict),
+		cmocka_unit_test(test_kvm_stand_in),
 		cmocka_unit_test(test_qemu_fixtures),
 		cmocka_unit_test(test_qemu_explicit_binary),
 		cmocka_unit_test(test_qemu_stub_failures),

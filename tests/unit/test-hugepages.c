@@ -302,7 +302,32 @@ static void test_no_pool(void **state)
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), -ENOENT);
 	err = diags_text(&e.d, LOG_ERR);
 	assert_contains(err, "this host has no 1G huge pages on NUMA node 3");
+	/* What to do about it. */
+	assert_contains(err, "hugepagesz=1G hugepages=4");
 	assert_int_equal(e.j->n_records, 0);
+	env_close(&e);
+}
+
+/* A pool that cannot be read: an error naming it, before anything changes. */
+static void test_pool_unreadable(void **state)
+{
+	_cleanup_(hugepages_reservation_done) struct hugepages_reservation res = {};
+	struct hugepages_request req = { .page_size = MIB2, .pages = 4, .node = -1 };
+	_cleanup_free_ char *err = NULL, *before = NULL, *after = NULL;
+	struct env e;
+
+	/* read(2) of a directory fails (EISDIR), as an attribute the kernel will not show. */
+	assert_int_equal(fk_unlink("sys/" M2_GLOBAL "/nr_hugepages"), 0);
+	assert_int_equal(fk_mkdirs("sys/" M2_GLOBAL "/nr_hugepages"), 0);
+	before = fk_snapshot();
+	env_open(&e);
+	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), -EISDIR);
+	err = diags_text(&e.d, LOG_ERR);
+	assert_contains(err, "cannot read the 2M huge page pool '");
+	assert_contains(err, M2_GLOBAL "': Is a directory");
+	assert_int_equal(e.j->n_records, 0);
+	after = fk_snapshot();
+	fk_assert_same(before, after);
 	env_close(&e);
 }
 
@@ -363,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_others_pages_stay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_from_plan, setup, teardown),
 	};
 

@@ -179,14 +179,17 @@ static void test_disk_kinds(void **state)
 	assert_argv(&x, "-device", "virtio-scsi-pci,id=scsi0,bus=rp2,addr=0x0,iothread=iothread1");
 	assert_argv(
 		&x, "-blockdev",
-		"driver=host_device,filename=/dev/nvme0n1p3,node-name=disk0,aio=native,cache.direct=on,"
+		"driver=host_device,filename=/dev/fdset/1,node-name=disk0,aio=native,cache.direct=on,"
 		"cache.no-flush=off,discard=unmap,detect-zeroes=unmap");
 	assert_argv(
 		&x, "-device",
 		"scsi-hd,id=disk-os,drive=disk0,bus=scsi0.0,channel=0,scsi-id=0,lun=0,write-cache=on,bootindex=1");
 	assert_argv(
 		&x, "-blockdev",
-		"driver=file,filename=/vm/data,,1.qcow2,node-name=disk1-file,aio=io_uring,cache.direct=off,cache.no-flush=off");
+		"driver=file,filename=/dev/fdset/2,node-name=disk1-file,aio=io_uring,cache.direct=off,cache.no-flush=off");
+	/* The path is only a label of the fd set (commas doubled as anywhere else). */
+	assert_argv(&x, "-add-fd", "fd=12,set=2,opaque=/vm/data,,1.qcow2");
+	assert_argv(&x, "-add-fd", "fd=13,set=2,opaque=/vm/data,,1.qcow2");
 	assert_argv(
 		&x, "-blockdev",
 		"driver=qcow2,file=disk1-file,node-name=disk1,cache.direct=off,cache.no-flush=off");
@@ -195,7 +198,10 @@ static void test_disk_kinds(void **state)
 		"virtio-blk-pci,id=disk-data,drive=disk1,bus=rp3,addr=0x0,iothread=iothread1,write-cache=on");
 	assert_argv(
 		&x, "-blockdev",
-		"driver=file,filename=/iso/win11.iso,node-name=disk2,aio=threads,cache.direct=off,cache.no-flush=off,read-only=on");
+		"driver=file,filename=/dev/fdset/3,node-name=disk2,aio=threads,cache.direct=off,cache.no-flush=off,read-only=on");
+	/* A CD-ROM: read-only, so only the read-only fd. */
+	assert_argv(&x, "-add-fd", "fd=15,set=3,opaque=/iso/win11.iso");
+	assert_false(argv_has(&x, "-add-fd", "fd=14,set=3,opaque=/iso/win11.iso"));
 	assert_argv(&x, "-device", "ide-cd,id=disk-install,drive=disk2,bus=ide.0,bootindex=2");
 	run_done(&x);
 }

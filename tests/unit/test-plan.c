@@ -80,10 +80,12 @@ static void test_seed_argv(void **state)
 	assert_argv(&x, "-device",
 		    "vfio-pci,host=0000:11:00.3,id=hostdev2,bus=rp2,addr=0x0.0x0,rombar=1");
 	assert_argv(&x, "-device", "qemu-xhci,id=usb,bus=rp3,addr=0x0");
-	assert_argv(
-		&x, "-blockdev",
-		"driver=file,filename=/var/lib/libvirt/images/win11.raw,node-name=disk0,aio=native,"
-		"cache.direct=on,cache.no-flush=off,discard=unmap,detect-zeroes=unmap");
+	/* The image reaches QEMU as fds gamevm opened: read-only and read-write in fd set 1. */
+	assert_argv(&x, "-add-fd", "fd=11,set=1,opaque=/var/lib/libvirt/images/win11.raw");
+	assert_argv(&x, "-add-fd", "fd=10,set=1,opaque=/var/lib/libvirt/images/win11.raw");
+	assert_argv(&x, "-blockdev",
+		    "driver=file,filename=/dev/fdset/1,node-name=disk0,aio=native,"
+		    "cache.direct=on,cache.no-flush=off,discard=unmap,detect-zeroes=unmap");
 	assert_argv(&x, "-device",
 		    "virtio-blk-pci,id=disk-system,drive=disk0,bus=rp4,addr=0x0,iothread=iothread1,"
 		    "serial=WD-WXA1E61KL2V3,write-cache=on,bootindex=1");
@@ -141,10 +143,13 @@ static void test_accel_kvm_missing(void **state)
 	fx.f.kvm = (struct host_kvm){ 0 };
 	run_conf(&x, "[vm]\nname = t\naccel = kvm\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
 	assert_int_equal(x.r, -EINVAL);
-	assert_diag(&x, LOG_ERR,
-		    "t.conf:3: [vm] accel: KVM cannot run guests here ('/dev/kvm' does not exist)",
-		    "modprobe kvm_amd");
-	assert_diag(&x, LOG_ERR, "SVM", NULL);
+	assert_diag(
+		&x, LOG_ERR,
+		"t.conf:3: [vm] accel: kvm: KVM cannot run this VM here: '/dev/kvm' does not exist",
+		"modprobe kvm_amd");
+	assert_diag(&x, LOG_ERR, "SVM", "accel = auto");
+	/* The KVM capabilities are not checked one by one against a KVM that is not there. */
+	assert_int_equal(count_level(&x, LOG_ERR), 1);
 	run_done(&x);
 }
 
@@ -160,16 +165,47 @@ static void test_accel_kvm_no_permission(void **state)
 	run_done(&x);
 }
 
-static void test_accel_auto_tcg(void **state)
+/* A paravirtual KVM: real mode runs, the firmware's 32-bit x87 code does not. */
+static void kvm_no_firmware(struct host_kvm *k)
+{
+	k->runs_firmware = false;
+	k->probe_step = KVM_PROBE_STEP_PROTECTED;
+	k->guest_exit_reason = 17; /* KVM_EXIT_INTERNAL_ERROR */
+	k->guest_suberror = 1;	   /* emulation failure */
+	k->guest_error = -EIO;
+}
+
+static void test_accel_kvm_no_firmware(void **state)
 {
 	struct run x;
 
 	(void)state;
-	fx.f.kvm = (struct host_kvm){ .present = true, .usable = true };
+	kvm_no_firmware(&fx.f.kvm);
+	fx.f.kvm.smm = false;
+	run_conf(&x, "[vm]\nname = t\naccel = kvm\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
+		     "[firmware]\nsmm = on\n[hyperv]\nstimer = yes\n");
+	assert_int_equal(x.r, -EINVAL);
+	assert_diag(
+		&x, LOG_ERR, "[vm] accel: kvm: KVM cannot run this VM here: the firmware probe",
+		"stopped at x87 FPU set-up (FWAIT/FNINIT) in 32-bit protected mode with a KVM emulation failure (KVM_EXIT_INTERNAL_ERROR, suberror 1)");
+	assert_diag(&x, LOG_ERR, "vmx or svm", "accel = auto");
+	/* Not also "no SMM" and "no hv-stimer": one cause, one message. */
+	assert_int_equal(count_level(&x, LOG_ERR), 1);
+	run_done(&x);
+}
+
+static void test_accel_auto_tcg(void **state)
+{
+	struct run x;
+	const struct plan_diag *d;
+
+	(void)state;
+	fx.f.kvm = (struct host_kvm){ .present = true, .usable = true, .guest_exit_reason = -1 };
 	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
 		     "[hyperv]\nstimer = yes\n");
 	assert_int_equal(x.r, 0);
-	assert_diag(&x, LOG_NOTICE, "using TCG, expect it to be slow", "did not run");
+	assert_diag(&x, LOG_NOTICE, "auto: TCG, expect it to be slow: KVM is unusable here",
+		    "did not get past its first instruction");
 	assert_diag(&x, LOG_NOTICE, "[cpu] model (default)", "'max'");
 	assert_diag(&x, LOG_NOTICE, "Hyper-V", "need KVM");
 	assert_argv(&x, "-accel", "tcg,thread=multi");
@@ -177,7 +213,143 @@ static void test_accel_auto_tcg(void **state)
 	assert_false(argv_has(&x, "-global", "kvm-pit.lost_tick_policy=delay"));
 	/* TCG emulates SMM: the Secure Boot firmware still fits. */
 	assert_non_null(argv_value(&x, "-machine", "pc-q35-9.2,usb=off,smm=on,"));
+	d = plan_diags_find(&x.d, "vm", "accel");
+	assert_non_null(d);
+	assert_int_equal(strncmp(d->msg + d->body, "auto: TCG", 9), 0);
+	assert_null(plan_diags_find(&x.d, "vm", "name"));
 	run_done(&x);
+}
+
+static void test_accel_auto_no_firmware(void **state)
+{
+	struct run x;
+
+	(void)state;
+	kvm_no_firmware(&fx.f.kvm);
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_NOTICE, "t.conf:3: [vm] accel: auto: TCG, expect it to be slow",
+		    "KVM emulation failure");
+	assert_argv(&x, "-accel", "tcg,thread=multi");
+	run_done(&x);
+}
+
+static void test_accel_auto_kvm(void **state)
+{
+	struct run x;
+
+	(void)state;
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_INFO, "t.conf:3: [vm] accel: auto: KVM, which is usable",
+		    "KVM_CAP_X86_SMM is there");
+	assert_argv(&x, "-accel", "kvm");
+	run_done(&x);
+}
+
+/* KVM runs firmware but lacks SMM, which the Secure Boot firmware needs: TCG can. */
+static void test_accel_auto_no_smm(void **state)
+{
+	struct run x;
+
+	(void)state;
+	fx.f.kvm.smm = false;
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
+		     "[firmware]\nsecure-boot = yes\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(
+		&x, LOG_NOTICE,
+		"[vm] accel: auto: TCG, expect it to be slow: KVM here is usable without SMM, but cannot run this VM: the firmware",
+		"needs System Management Mode to protect the Secure Boot variables");
+	/* Under auto the advice does not suggest accel = auto again. */
+	assert_false(has_diag(&x, LOG_NOTICE, "set accel", NULL));
+	assert_argv(&x, "-accel", "tcg,thread=multi");
+	assert_non_null(argv_value(&x, "-machine", "pc-q35-9.2,usb=off,smm=on,"));
+	assert_int_equal(count_level(&x, LOG_ERR), 0);
+	run_done(&x);
+
+	/* Without Secure Boot the KVM without SMM runs it. */
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
+		     "[firmware]\nsecure-boot = no\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_INFO, "auto: KVM, which is usable without SMM", NULL);
+	assert_argv(&x, "-accel", "kvm");
+	run_done(&x);
+}
+
+/* A Hyper-V flag this KVM does not offer is a KVM limit too. */
+static void test_accel_auto_hyperv(void **state)
+{
+	struct run x;
+
+	(void)state;
+	fx.f.kvm.hv_features_eax &= ~(1u << 3); /* no synthetic timers */
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
+		     "[hyperv]\nstimer = yes\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_NOTICE, "auto: TCG", "hv-stimer");
+	assert_argv(&x, "-accel", "tcg,thread=multi");
+	run_done(&x);
+}
+
+/* When the config cannot run under either, the KVM plan's errors are the ones shown. */
+static void test_accel_auto_both_fail(void **state)
+{
+	struct run x;
+
+	(void)state;
+	fx.f.kvm.smm = false;
+	run_conf(&x,
+		 "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\nnode = 7\n[cpu]\nvcpus = 2\n"
+		 "[firmware]\nsecure-boot = yes\n");
+	assert_int_equal(x.r, -EINVAL);
+	assert_diag(&x, LOG_INFO, "auto: KVM, which is usable without SMM",
+		    "TCG could not run it either");
+	assert_diag(&x, LOG_ERR, "[memory] node", "does not exist");
+	assert_diag(&x, LOG_ERR, "[firmware] secure-boot", "System Management Mode");
+	run_done(&x);
+}
+
+/* QEMU's user cannot open /dev/kvm: KVM is out of reach whatever the probe says. */
+static void test_accel_kvm_user_access(void **state)
+{
+	gid_t groups[] = { 998 };
+	struct run x;
+
+	(void)state;
+	fx.f.kvm.have_owner = true;
+	fx.f.kvm.dev_uid = 0;
+	fx.f.kvm.dev_gid = 993;
+	fx.f.kvm.dev_mode = 0660;
+	fx.f.qemu_user = (struct host_user){
+		.name = (char *)"gamevm", .uid = 998, .gid = 998, .groups = groups, .n_groups = 1
+	};
+	run_conf(&x, "[vm]\nname = t\naccel = kvm\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, -EINVAL);
+	assert_diag(&x, LOG_ERR,
+		    "QEMU runs as 'gamevm', who cannot open '/dev/kvm' (uid 0, gid 993, mode 0660)",
+		    "with QEMU's user in group kvm");
+	run_done(&x);
+
+	/* In the group: fine. */
+	groups[0] = 993;
+	run_conf(&x, "[vm]\nname = t\naccel = kvm\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	run_done(&x);
+
+	/* In the group, but the node is 0600: auto takes TCG and says how to fix it. */
+	fx.f.kvm.dev_mode = 0600;
+	run_conf(&x, "[vm]\nname = t\naccel = auto\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_NOTICE, "auto: TCG", "'chmod 0660 /dev/kvm'");
+	run_done(&x);
+
+	/* An ACL may grant what the mode does not: not refused on the mode alone. */
+	fx.f.kvm.has_acl = true;
+	run_conf(&x, "[vm]\nname = t\naccel = kvm\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	run_done(&x);
+	fx.f.qemu_user = (struct host_user){};
 }
 
 /* ---- machine, firmware, SMM ------------------------------------------------------- */
@@ -228,11 +400,14 @@ static void test_smm_auto_unsupported_no_sb_firmware(void **state)
 	struct run x;
 
 	(void)state;
-	/* Without SMM in KVM the only Secure Boot firmware does not fit. */
+	/* Without SMM in KVM the only Secure Boot firmware does not fit: said as such. */
 	fx.f.kvm.smm = false;
 	run_conf(&x, base_conf);
 	assert_int_equal(x.r, -EINVAL);
-	assert_diag(&x, LOG_ERR, "no UEFI firmware on this host fits", "without SMM");
+	assert_diag(
+		&x, LOG_ERR, "[firmware] secure-boot (default): the firmware",
+		"needs System Management Mode to protect the Secure Boot variables, and KVM on this host lacks it");
+	assert_diag(&x, LOG_ERR, "KVM_CAP_X86_SMM is missing", "set accel = auto or tcg");
 	run_done(&x);
 }
 
@@ -552,7 +727,14 @@ int main(void)
 		T(test_argv_deterministic),
 		T(test_accel_kvm_missing),
 		T(test_accel_kvm_no_permission),
+		T(test_accel_kvm_no_firmware),
 		T(test_accel_auto_tcg),
+		T(test_accel_auto_no_firmware),
+		T(test_accel_auto_kvm),
+		T(test_accel_auto_no_smm),
+		T(test_accel_auto_hyperv),
+		T(test_accel_auto_both_fail),
+		T(test_accel_kvm_user_access),
 		T(test_machine_unknown),
 		T(test_qemu_too_old),
 		T(test_smm_unsupported),

@@ -157,7 +157,9 @@ static char *diags_text(const struct plan_diags *d)
 
 static void assert_contains(const char *s, const char *what)
 {
-	if (!strstr(s, what))
+	if (!s)
+		fail_msg("'%s' not found: no text", what);
+	else if (!strstr(s, what))
 		fail_msg("'%s' not found in:\n%s", what, s);
 }
 
@@ -363,6 +365,168 @@ static void test_no_housekeeping(void **state)
 	env_close(&e);
 }
 
+/*
+ * The one diagnostic of an action: its message starts with "what: "; there
+ * must be exactly one, at level (LOG_NOTICE for a skipped action). Returns it.
+ */
+static const char *only_diag(const struct plan_diags *d, const char *what, int level)
+{
+	const struct plan_diag *found = NULL;
+	char prefix[64];
+	size_t n = 0;
+
+	fk_fmt(prefix, sizeof(prefix), "%s: ", what);
+	for (size_t i = 0; i < d->n; i++)
+		if (strncmp(d->v[i].msg, prefix, strlen(prefix)) == 0) {
+			found = &d->v[i];
+			n++;
+		}
+	if (n != 1 || found->level != level) {
+		_cleanup_free_ char *text = diags_text(d);
+		fail_msg(
+			"expected one '%s' diagnostic at level %d, got %zu (last at level %d):\n%s",
+			what, level, n, found ? found->level : -1, text);
+	}
+	return found->msg;
+}
+
+/* No warning or error among the diagnostics of action what ("irq-affinity"), or of any (NULL). */
+static void assert_no_warning(const struct plan_diags *d, const char *what)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].level <= LOG_WARNING &&
+		    (!what || strncmp(d->v[i].msg, what, strlen(what)) == 0)) {
+			_cleanup_free_ char *text = diags_text(d);
+			fail_msg("unexpected warning or error '%s' in:\n%s", d->v[i].msg, text);
+		}
+}
+
+/* An IRQ whose chip cannot move it answers EPERM (virtio in a VM): skipped, not a warning. */
+static void test_irq_eperm_kept(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	struct env e;
+
+	(void)state;
+	fk_refuse("proc/irq/24/", -EPERM);
+	env_open(&e, "", true);
+	assert_int_equal(tuning_apply(&e.h, e.j, e.c, &e.p, &e.pmqos_fd, &e.d), 0);
+	assert_no_warning(&e.d, "irq-affinity");
+	assert_file("proc/irq/24/smp_affinity_list", "0-31");
+	assert_file("proc/irq/1/smp_affinity_list", "0,16");
+	text = diags_text(&e.d);
+	assert_contains(text,
+			"irq-affinity: 3 IRQs moved to CPUs 0,16, 0 were there already, 2 skipped");
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	env_close(&e);
+}
+
+/*
+ * A container: /proc and /sys readable, every write refused (EROFS). Each
+ * action says so once, as a notice naming the path; nothing is a warning,
+ * the start goes on and the replay changes nothing.
+ */
+static void test_readonly_host(void **state)
+{
+	_cleanup_free_ char *before = fk_snapshot(), *after = NULL;
+	static const char *const actions[] = { "governor", "irq-affinity", "workqueues",
+					       "cpusets",  "thp-defrag",   "stat-interval" };
+	struct env e;
+
+	(void)state;
+	fk_refuse("proc/", -EROFS);
+	fk_refuse("sys/", -EROFS);
+	env_open(&e, ALL_ON, true);
+	assert_int_equal(tuning_apply(&e.h, e.j, e.c, &e.p, &e.pmqos_fd, &e.d), 0);
+	assert_no_warning(&e.d, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
+		const char *m = only_diag(&e.d, actions[i], LOG_NOTICE);
+
+		assert_contains(m,
+				"not available, skipped (this host does not let gamevm change '");
+		assert_contains(m, fk_root);
+		assert_contains(m, "Read-only file system");
+	}
+	assert_contains(only_diag(&e.d, "irq-affinity", LOG_NOTICE), "/proc/irq'");
+	after = fk_snapshot();
+	fk_assert_same(before, after);
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	free(after);
+	after = fk_snapshot();
+	fk_assert_same(before, after);
+	env_close(&e);
+}
+
+/* The cpuset controller must be enabled, and the cgroup tree refuses it: one notice. */
+static void test_cpuset_controller_refused(void **state)
+{
+	_cleanup_free_ char *before = NULL, *after = NULL;
+	struct env e;
+
+	(void)state;
+	put(CG "cgroup.subtree_control", "cpu io memory pids\n");
+	fk_refuse(CG, -EPERM);
+	before = fk_snapshot();
+	env_open(&e, "", true);
+	assert_int_equal(tuning_apply(&e.h, e.j, e.c, &e.p, &e.pmqos_fd, &e.d), 0);
+	assert_no_warning(&e.d, NULL);
+	assert_contains(only_diag(&e.d, "cpusets", LOG_NOTICE), "cgroup.subtree_control'");
+	assert_file(WQ_MASK, "10001"); /* the rest went on */
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	after = fk_snapshot();
+	fk_assert_same(before, after);
+	env_close(&e);
+}
+
+/* cgroup v1 with systemd's hybrid cgroup2 mount (no controllers): what it means, how to get v2. */
+static void test_cgroup_v1(void **state)
+{
+	struct env e;
+	const char *m;
+
+	(void)state;
+	assert_int_equal(fk_unlink(CG "cgroup.controllers"), 0);
+	put(CG "unified/cgroup.controllers", "\n");
+	env_open(&e, "", true);
+	assert_int_equal(tuning_apply(&e.h, e.j, e.c, &e.p, &e.pmqos_fd, &e.d), 0);
+	assert_no_warning(&e.d, NULL);
+	m = only_diag(&e.d, "cpusets", LOG_NOTICE);
+	assert_contains(m, "no cgroup v2 hierarchy at '");
+	assert_contains(m, "systemd.unified_cgroup_hierarchy=1");
+	assert_file(CG "user.slice/cpuset.cpus", "");
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	env_close(&e);
+}
+
+/* dev/cpu_dma_latency that refuses to be opened for writing (EACCES): a notice. */
+static void test_pmqos_refused(void **state)
+{
+	/* A read-only sysfs attribute refuses O_WRONLY with EACCES, even to root. */
+	static const char ro[] = "/sys/devices/system/cpu/online";
+	char p[PATH_MAX];
+	struct env e;
+	int fd;
+
+	(void)state;
+	fd = open(ro, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES) {
+		if (fd >= 0)
+			close(fd);
+		skip();
+	}
+	fk_path(p, sizeof(p), "dev/cpu_dma_latency");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink(ro, p), 0);
+	env_open(&e, "", true);
+	assert_int_equal(tuning_apply(&e.h, e.j, e.c, &e.p, &e.pmqos_fd, &e.d), 0);
+	assert_int_equal(e.pmqos_fd, -1);
+	assert_no_warning(&e.d, "cstates");
+	assert_contains(only_diag(&e.d, "cstates", LOG_NOTICE),
+			"not available, skipped (this host does not let gamevm change '");
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	env_close(&e);
+}
+
 static void test_cpumask_hex(void **state)
 {
 	static const unsigned a[] = { 0, 16 }, b[] = { 0, 33 }, c[] = { 63 };
@@ -406,6 +570,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_governor_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpuset_controller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_housekeeping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_irq_eperm_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuset_controller_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmqos_refused, setup, teardown),
 		cmocka_unit_test(test_cpumask_hex),
 		cmocka_unit_test(test_sysfs_choice),
 	};

@@ -633,6 +633,8 @@ static void test_swtpm_argv(void **state)
 		"--log",
 		"fd=4",
 		"--terminate",
+		"--seccomp",
+		"action=kill",
 		NULL,
 	};
 	const char *const want_socket_file[] = {
@@ -646,6 +648,8 @@ static void test_swtpm_argv(void **state)
 		"--log",
 		"file=/run/gamevm/demo/swtpm.log",
 		"--terminate",
+		"--seccomp",
+		"action=kill",
 		NULL,
 	};
 
@@ -854,6 +858,66 @@ static void test_tpm_manufacture_nobody(void **state)
 	manufacture(f, pw->pw_uid, pw->pw_gid, "nobody");
 }
 
+/*
+ * swtpm_setup failing half-way (a full disk, a crash): it leaves a partial
+ * state file behind. Nothing of it may look like a made TPM afterwards, and
+ * the next start manufactures it properly.
+ */
+static void test_tpm_manufacture_fails(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
+	_cleanup_(swtpm_bins_done) struct swtpm_bins b = { 0 };
+	_cleanup_free_ char *why = NULL, *script = NULL;
+	struct stat st;
+	FILE *sh;
+
+	skip_unless_root();
+	find_swtpm(&b);
+	f->uid = 0;
+	f->gid = 0;
+	open_dirs(f, &d);
+	assert_true(asprintf(&script, "%s/swtpm_setup-fails", d.state_path) > 0);
+	sh = fopen(script, "we");
+	assert_non_null(sh);
+	/* Writes half a state file where it is told to, then fails like ENOSPC would. */
+	fputs("#!/bin/sh\nwhile [ $# -gt 0 ]; do\n"
+	      "  if [ \"$1\" = --tpmstate ]; then printf half > \"$2/tpm2-00.permall\"; fi\n"
+	      "  shift\ndone\necho 'No space left on device' >&2\nexit 1\n",
+	      sh);
+	assert_int_equal(fclose(sh), 0);
+	assert_int_equal(chmod(script, 0755), 0);
+
+	struct tpm_setup t = {
+		.swtpm_setup_binary = script,
+		.swtpm_binary = b.swtpm,
+		.localca_binary = b.localca,
+		.vm_name = "demo",
+		.uuid = "0b4f1e10-3c5e-5b8d-9a47-1d2c3b4a5f60",
+		.user_name = "root",
+		.uid = 0,
+		.gid = 0,
+		.log_fd = d.swtpm_log_fd,
+	};
+	assert_int_equal(tpm_manufacture(d.state_fd, d.state_path, &t, &why), -EIO);
+	assert_non_null(strstr(why, "swtpm_setup exited with status 1"));
+	assert_int_equal(fstatat(d.state_fd, TPM_STATE_SUBDIR, &st, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(fstatat(d.state_fd, TPM_STATE_SUBDIR ".new", &st, 0), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* A later start makes it, with the real swtpm_setup. */
+	t.swtpm_setup_binary = b.setup;
+	t.localca_options = access("/etc/swtpm-localca.options", R_OK) == 0
+				    ? "/etc/swtpm-localca.options"
+				    : NULL;
+	free(why);
+	why = NULL;
+	assert_int_equal(tpm_manufacture(d.state_fd, d.state_path, &t, &why), 1);
+	assert_int_equal(fstatat(d.state_fd, TPM_STATE_SUBDIR ".new", &st, 0), -1);
+	(void)unlink(script);
+}
+
 static void test_tpm_manufacture_root(void **state)
 {
 	skip_unless_root();
@@ -950,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_swtpm_config),
 		cmocka_unit_test_setup_teardown(test_tpm_manufacture_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tpm_manufacture_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tpm_manufacture_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swtpm_socket_fd, setup, teardown),
 	};
 

@@ -367,7 +367,7 @@ def ryzen_5950x():
         "chassis_serial": "To Be Filled By O.E.M.",
         "chassis_asset_tag": "To Be Filled By O.E.M.",
     })
-    write_kvm(t, [("api", "12"), ("runs_guests", "1"), ("smm", "1"), ("max_vcpus", "4096"),
+    write_kvm(t, [("api", "12"), ("runs_firmware", "1"), ("smm", "1"), ("max_vcpus", "4096"),
                   ("hyperv", "1"), ("hv_enforce_cpuid", "1"),
                   ("hv_features_eax", HV_FEATURES_EAX), ("hv_features_edx", HV_FEATURES_EDX),
                   ("hv_enlight_eax", HV_ENLIGHT_EAX_AMD), ("hv_nested_eax", HV_NESTED_EAX_AMD)])
@@ -427,7 +427,7 @@ def intel_14900k():
         "chassis_serial": "Default string",
         "chassis_asset_tag": "Default string",
     })
-    write_kvm(t, [("api", "12"), ("runs_guests", "1"), ("smm", "1"), ("max_vcpus", "1024"),
+    write_kvm(t, [("api", "12"), ("runs_firmware", "1"), ("smm", "1"), ("max_vcpus", "1024"),
                   ("hyperv", "1"), ("hv_enforce_cpuid", "1"),
                   ("hv_features_eax", HV_FEATURES_EAX), ("hv_features_edx", HV_FEATURES_EDX),
                   ("hv_enlight_eax", HV_ENLIGHT_EAX_INTEL),
