@@ -11,11 +11,12 @@
 #include <sys/types.h>
 
 struct cli {
-	const char *root;      /* --root DIR, default "/" */
-	bool json;	       /* --json */
-	const char *run_dir;   /* --run-dir, default /run/gamevm */
-	const char *state_dir; /* --state-dir, default /var/lib/gamevm */
-	char **args;	       /* positional arguments after the verb */
+	const char *root;	/* --root DIR, default "/" */
+	bool json;		/* --json */
+	const char *run_dir;	/* --run-dir, default /run/gamevm */
+	const char *state_dir;	/* --state-dir, default /var/lib/gamevm */
+	const char *config_dir; /* --config-dir, default /etc/gamevm: NAME.conf (vm-find.h) */
+	char **args;		/* positional arguments after the verb */
 	size_t n_args;
 	unsigned timeout_s; /* --timeout S (stop, start): stop timeout, 0 = default */
 	unsigned run_for_s; /* --run-for S (start): stop after S seconds, 0 = never */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * gamevm list [--json]: every VM with a directory under --run-dir, running
- * (its lock is held) or not (a directory left from an earlier run).
+ * gamevm list [--json]: every VM defined by a config file (vm-find.h:
+ * --config-dir, then the user's $XDG_CONFIG_HOME/gamevm) and every VM with a
+ * directory under --run-dir, running (its lock is held) or not.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,9 +19,11 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "vm-dirs.h"
+#include "vm-find.h"
 
 struct vm_entry {
 	char *name;
+	char *config; /* its config file, NULL when none is defined under that name */
 	bool running;
 	pid_t pid;
 	enum vm_state state;
@@ -33,8 +36,10 @@ static int entry_cmp(const void *a, const void *b)
 
 static void entries_free(struct vm_entry *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
+		free(v[i].config);
+	}
 	free(v);
 }
 
@@ -54,6 +59,39 @@ static int probe(int dir_fd, const char *name, struct vm_entry *e)
 	vm_status_done(&st);
 	close(fd);
 	return r < 0 ? r : 0;
+}
+
+/* The defined VMs: their config on an entry of the run dir, or an entry of their own. */
+static int add_defined(const struct cli *cl, struct vm_entry **v, size_t *n)
+{
+	struct vm_defined *def = NULL;
+	size_t n_def = 0;
+	int r;
+
+	r = vm_configs_list(cl, &def, &n_def);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_def && r >= 0; i++) {
+		struct vm_entry *e = NULL, *nv;
+
+		for (size_t k = 0; k < *n && !e; k++)
+			if (streq((*v)[k].name, def[i].name))
+				e = &(*v)[k];
+		if (!e) {
+			nv = realloc(*v, (*n + 1) * sizeof(**v));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*v = nv;
+			e = &(*v)[(*n)++];
+			*e = (struct vm_entry){ .name = TAKE_PTR(def[i].name),
+						.state = _VM_STATE_INVALID };
+		}
+		e->config = TAKE_PTR(def[i].path);
+	}
+	vm_defined_free(def, n_def);
+	return r;
 }
 
 int verb_list(const struct cli *cl)
@@ -86,6 +124,11 @@ int verb_list(const struct cli *cl)
 		v = nv;
 		v[n++] = e;
 	}
+	r = add_defined(cl, &v, &n);
+	if (r < 0) {
+		r = log_error_errno(r, "Out of memory.");
+		goto out;
+	}
 	if (n > 0)
 		qsort(v, n, sizeof(*v), entry_cmp);
 
@@ -111,25 +154,30 @@ int verb_list(const struct cli *cl)
 							       : "starting"));
 			json_object_object_add(o, "gamevm_pid",
 					       v[i].pid > 0 ? json_object_new_int(v[i].pid) : NULL);
+			json_object_object_add(o, "config",
+					       v[i].config ? json_object_new_string(v[i].config)
+							   : NULL);
 			json_object_array_add(arr, o);
 		}
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_SPACED));
+								 JSON_C_TO_STRING_SPACED |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	} else if (n == 0) {
-		printf("No VMs under %s.\n", cl->run_dir);
+		printf("No VMs: no config in %s or the user's ~/.config/gamevm, nothing under %s.\n",
+		       cl->config_dir, cl->run_dir);
 	} else {
-		printf("%-32s %-9s %s\n", "NAME", "STATE", "PID");
+		printf("%-32s %-9s %-8s %s\n", "NAME", "STATE", "PID", "CONFIG");
 		for (size_t i = 0; i < n; i++) {
 			char pid[16] = "-";
 
 			if (v[i].running && v[i].pid > 0)
 				snprintf(pid, sizeof(pid), "%d", (int)v[i].pid);
-			printf("%-32s %-9s %s\n", v[i].name,
+			printf("%-32s %-9s %-8s %s\n", v[i].name,
 			       !v[i].running	 ? "stopped"
 			       : v[i].state >= 0 ? vm_state_to_string(v[i].state)
 						 : "starting",
-			       pid);
+			       pid, v[i].config ? v[i].config : "-");
 		}
 	}
 out:

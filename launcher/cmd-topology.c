@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "planner.h"
+#include "vm-find.h"
 
 /* Items per output line in the SMT group lists. */
 #define GROUPS_PER_LINE 8
@@ -841,8 +842,12 @@ int verb_topology(const struct cli *c)
 
 	if (c->n_args > 0) {
 		_cleanup_(config_error_done) struct config_error e = {};
+		_cleanup_free_ char *file = NULL;
 
-		r = config_load(c->args[0], &conf, &e);
+		r = vm_config_find(c, c->args[0], &file);
+		if (r < 0)
+			return r;
+		r = config_load(file, &conf, &e);
 		if (r < 0)
 			return log_error_errno(r, "%s", e.msg ?: "Failed to load the config.");
 	}

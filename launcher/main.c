@@ -23,7 +23,7 @@ static const struct verb {
 	const char *usage;
 } verbs[] = {
 	{ "cmdline", verb_cmdline, 1, 1,
-	  "cmdline CONF        print the QEMU command line for CONF" },
+	  "cmdline CONF        print the QEMU command line for CONF (a file, or a VM name)" },
 	{ "iommu", verb_iommu, 0, 0,
 	  "iommu               list IOMMU groups with a verdict per group" },
 	{ "topology", verb_topology, 0, 1,
@@ -57,11 +57,13 @@ static void help(FILE *f)
 		"  --json           machine-readable output\n"
 		"  --run-dir DIR    runtime files (default %s/NAME)\n"
 		"  --state-dir DIR  persistent state (default %s/NAME)\n"
+		"  --config-dir DIR where CONF given as a VM name is looked up first (default %s;\n"
+		"                   then $XDG_CONFIG_HOME/gamevm; a user's own directory comes first)\n"
 		"  --timeout S      stop, start: seconds the guest gets to power off\n"
 		"  --run-for S      start: stop the VM after S seconds\n"
 		"  -h, --help       this text\n"
 		"  --version        print the version\n",
-		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR);
+		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR, GAMEVM_CONF_DIR);
 }
 
 int main(int argc, char **argv)
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
 		OPT_JSON,
 		OPT_RUN_DIR,
 		OPT_STATE_DIR,
+		OPT_CONFIG_DIR,
 		OPT_VERSION,
 		OPT_TIMEOUT,
 		OPT_RUN_FOR
@@ -80,6 +83,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "config-dir", required_argument, NULL, OPT_CONFIG_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
 		.root = "/",
 		.run_dir = GAMEVM_RUN_DIR,
 		.state_dir = GAMEVM_STATE_DIR,
+		.config_dir = GAMEVM_CONF_DIR,
 	};
 	const struct verb *v = NULL;
 	int opt, r;
@@ -117,6 +122,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATE_DIR:
 			c.state_dir = optarg;
+			break;
+		case OPT_CONFIG_DIR:
+			c.config_dir = optarg;
 			break;
 		case 'h':
 			help(stdout);

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "macro.h"
 #include "strv.h"
+#include "vm-find.h"
 #include "vm-load.h"
 
 void vm_load_done(struct vm_load *l)
@@ -25,14 +26,18 @@ void vm_load_done(struct vm_load *l)
 
 int vm_load(const struct cli *cl, struct vm_load *l)
 {
+	_cleanup_free_ char *path = NULL;
 	const char *qemu_bin;
 	int r;
 
-	r = config_load(cl->args[0], &l->c, &l->err);
+	r = vm_config_find(cl, cl->args[0], &path);
+	if (r < 0)
+		return r;
+	r = config_load(path, &l->c, &l->err);
 	if (r < 0) {
 		if (l->err.msg)
 			return log_error_errno(r, "%s", l->err.msg);
-		return log_error_errno(r, "Failed to load '%s': %m", cl->args[0]);
+		return log_error_errno(r, "Failed to load '%s': %m", path);
 	}
 	r = host_root_open(cl->root, &l->root);
 	if (r < 0)
