@@ -159,8 +159,13 @@ void qmp_client_fail(struct qmp_client *c, int error)
 	if (c->broken)
 		return;
 	c->broken = error;
+	/* nothing is read or written any more: a partial line of up to max_line goes now */
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_alloc = 0;
+	free(c->out);
+	c->out = NULL;
 	c->out_len = 0;
-	c->in_len = 0;
 	/* set first: a callback that queues another command gets the error at once */
 	while (c->n_pending > 0) {
 		struct qmp_pending p = pending_take(c, 0);
@@ -391,9 +396,25 @@ static int handle_greeting(struct qmp_client *c, json_object *msg)
 static int handle_reply(struct qmp_client *c, json_object *msg, json_object *ret,
 			json_object *error)
 {
+	struct qmp_error e = {};
 	struct qmp_pending p;
 	json_object *id;
 	size_t i = 0;
+
+	/*
+	 * The shape first, whoever the reply is for: a malformed error member
+	 * breaks the connection even when its id is unknown.
+	 */
+	if (error) {
+		const char *class, *desc;
+		int r;
+
+		r = qmp_parse_error(error, &class, &desc);
+		if (r < 0)
+			return r;
+		e.class = (char *)class;
+		e.desc = (char *)desc;
+	}
 
 	if (json_object_object_get_ex(msg, "id", &id)) {
 		int64_t v;
@@ -407,29 +428,22 @@ static int handle_reply(struct qmp_client *c, json_object *msg, json_object *ret
 				break;
 		if (i == c->n_pending)
 			return 0;
-	} else if (c->n_pending == 0) {
-		/* an id-less error (the server could not parse a command) nobody waits for */
+	} else if (!error || c->n_pending == 0) {
+		/*
+		 * Every command is sent with an id and QEMU echoes it, so a
+		 * "return" without one answers nobody: completing the oldest
+		 * command with it would hand that command a stranger's result.
+		 * Likewise an id-less error nobody waits for.
+		 */
 		return 0;
 	}
-	/* else: no id means QEMU could not parse the oldest command: it is the one failing */
-
-	if (error) {
-		struct qmp_error e;
-		const char *class, *desc;
-		int r;
-
-		r = qmp_parse_error(error, &class, &desc);
-		if (r < 0)
-			return r;
-		e.class = (char *)class;
-		e.desc = (char *)desc;
-		p = pending_take(c, i);
-		pending_complete(c, &p, qmp_error_class_to_errno(class), NULL, &e);
-		return 0;
-	}
+	/* else: an error without id means QEMU could not parse the oldest command */
 
 	p = pending_take(c, i);
-	pending_complete(c, &p, 0, ret, NULL);
+	if (error)
+		pending_complete(c, &p, qmp_error_class_to_errno(e.class), NULL, &e);
+	else
+		pending_complete(c, &p, 0, ret, NULL);
 	return 0;
 }
 

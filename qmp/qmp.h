@@ -35,6 +35,15 @@
  * QEMU writes it (else -EBADMSG), and every member read is checked for
  * presence and type. Any such violation breaks the connection: every
  * pending command completes with the error and later calls return it.
+ * Members read only for struct qmp_event's typed fields and timestamp are
+ * the exception: of a wrong type they leave the field at its default; and a
+ * typed parser's -EBADMSG (qmp_parse_cpus_fast(), ...) fails only its call.
+ * A reply whose "id" is no pending command's (never issued, already
+ * answered, timed out or cancelled, not an integer, or missing on a
+ * "return") is dropped, as the spec asks of unknown ids; an "error" without
+ * id fails the oldest pending command (QEMU could not parse it). Events go
+ * to the callback one by one as their lines are parsed; nothing is queued,
+ * so a flood of them costs time, not memory.
  * Strings handed out are decoded JSON and may contain control characters;
  * escape them before logging. (QEMU must not be run with -mon pretty=on,
  * whose multi-line output this framing rejects.)

@@ -7,7 +7,9 @@
  * the last command read and "$IDn" that of the n-th (from 0); EXPECT reads
  * one command and checks its name (and arguments, "name {json}"); the child
  * exits 1 with a message on stderr at the first mismatch, so the parent's
- * fake_wait() fails the test.
+ * fake_wait() fails the test. REPEAT writes its text n times; FLOOD does too
+ * (forever with n 0) but ends the script with success once the client hung
+ * up, for hostile servers that talk until the client gives up on them.
  */
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -19,11 +21,14 @@ enum fake_op {
 	FAKE_EXPECT,
 	FAKE_SLEEP_MS,
 	FAKE_WAIT_EOF, /* read (and ignore) until the client closes */
+	FAKE_REPEAT,   /* arg, n times */
+	FAKE_FLOOD,    /* arg, n times (0: forever) or until the client closes */
 };
 
 struct fake_step {
 	enum fake_op op;
 	const char *arg;
+	long n;
 };
 
 #define FAKE_HANDSHAKE                                                                             \
@@ -80,6 +85,36 @@ static void fake_send(int fd, const char *text, const int64_t *ids, size_t n_ids
 		snprintf(num, sizeof(num), "%" PRId64, ids[idx]);
 		fake_write(fd, num, strlen(num));
 		text = end;
+	}
+}
+
+/*
+ * text count times (forever if 0), in writes of up to 64 KiB; with
+ * until_closed, the client going away ends the server with success.
+ */
+static void fake_repeat(int fd, const char *text, long count, bool until_closed)
+{
+	static char buf[65536];
+	size_t len = strlen(text), per = sizeof(buf) / len;
+
+	for (size_t i = 0; i < per; i++)
+		memcpy(buf + i * len, text, len);
+	while (count >= 0) {
+		size_t k = count == 0 ? per : MIN(per, (size_t)count), off = 0;
+
+		while (off < k * len) {
+			ssize_t n = write(fd, buf + off, k * len - off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && until_closed && (errno == EPIPE || errno == ECONNRESET))
+				_exit(0);
+			if (n <= 0)
+				fake_fail("write: %m");
+			off += (size_t)n;
+		}
+		if (count > 0 && (count -= (long)k) == 0)
+			return;
 	}
 }
 
@@ -163,6 +198,10 @@ static _Noreturn void fake_run(int fd, const struct fake_step *steps)
 		case FAKE_WAIT_EOF:
 			while (fake_read_line(fd, in, &in_len, sizeof(in), line))
 				;
+			break;
+		case FAKE_REPEAT:
+		case FAKE_FLOOD:
+			fake_repeat(fd, s->arg, s->n, s->op == FAKE_FLOOD);
 			break;
 		case FAKE_END:
 			break;
@@ -492,7 +531,206 @@ static void test_sync_connect_path(void **state)
 	rec_done(&r);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Hostile servers, through the blocking layer on a real socket. */
+
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+static void test_sync_gigabyte_line(void **state)
+{
+	/* a reply whose one line would be 1 GiB long, sent as fast as the socket takes it */
+	static const struct fake_step script[] = {
+		FAKE_HANDSHAKE,
+		{ FAKE_EXPECT, "query-status" },
+		{ FAKE_SEND, "{\"return\": {\"status\": \"" },
+		{ FAKE_FLOOD, X64, (1L << 30) / 64 },
+		{ FAKE_SEND, "\", \"running\": true}, \"id\": $ID}\r\n" },
+		{ FAKE_WAIT_EOF },
+		{ FAKE_END },
+	};
+	struct qmp_client *c;
+	struct qmp_status st;
+	struct rec r = {};
+	uint64_t t0;
+	pid_t pid;
+
+	c = fake_client(script, &r, &pid);
+	assert_int_equal(qmp_handshake_sync(c, 5000), 0);
+	t0 = qmp_now_usec();
+	assert_int_equal(qmp_query_status(c, 30000, &st), -EMSGSIZE);
+	/* given up once the cap was passed, long before 1 GiB could have been read */
+	assert_true(qmp_now_usec() - t0 < 10 * 1000000);
+	assert_int_equal(qmp_client_error(c), -EMSGSIZE);
+	assert_int_equal(qmp_pending_commands(c), 0);
+	assert_null(c->in);
+	assert_int_equal(qmp_wait_sync(c, 10), -EMSGSIZE);
+	assert_int_equal(qmp_execute_sync(c, "cont", NULL, 1000, NULL), -EMSGSIZE);
+	/* closing the socket ends the flood */
+	qmp_client_free(c);
+	fake_wait(pid);
+	rec_done(&r);
+}
+
+#define STOP_EVENT "{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n"
+
+static void test_sync_event_flood(void **state)
+{
+	static const struct fake_step script[] = {
+		FAKE_HANDSHAKE,
+		{ FAKE_EXPECT, "query-status" },
+		/* 100k events ahead of the reply */
+		{ FAKE_REPEAT, STOP_EVENT, 100000 },
+		{ FAKE_SEND, "{\"return\": {\"running\": false, \"status\": \"paused\"}, "
+			     "\"id\": $ID}\r\n" },
+		{ FAKE_EXPECT, "cont" },
+		/* and then nothing but events, never the reply */
+		{ FAKE_FLOOD, STOP_EVENT, 0 },
+		{ FAKE_END },
+	};
+	struct flood f = { .in_order = true };
+	struct qmp_client *c;
+	struct qmp_status st;
+	struct rec r = {};
+	uint64_t t0;
+	size_t before;
+	pid_t pid;
+
+	c = fake_client(script, &r, &pid);
+	qmp_set_event_callback(c, on_event_count, &f);
+	assert_int_equal(qmp_handshake_sync(c, 5000), 0);
+	assert_int_equal(qmp_query_status(c, 30000, &st), 0);
+	assert_int_equal(st.state, QMP_RUN_STATE_PAUSED);
+	qmp_status_done(&st);
+	/* every event went to the callback, one by one, and none was kept */
+	assert_int_equal(f.n_events, 100000);
+	assert_true(c->in_alloc <= 256);
+
+	/* an endless flood cannot hold a command past its deadline */
+	before = f.n_events;
+	t0 = qmp_now_usec();
+	assert_int_equal(qmp_execute_sync(c, "cont", NULL, 300, NULL), -ETIMEDOUT);
+	assert_true(qmp_now_usec() - t0 >= 300000);
+	assert_true(qmp_now_usec() - t0 < 5 * 1000000);
+	assert_true(f.n_events > before);
+	assert_true(c->in_alloc <= 256);
+	/* nor qmp_wait_sync: it returns after the first read */
+	assert_int_equal(qmp_wait_sync(c, 5000), 0);
+	assert_int_equal(qmp_client_error(c), 0);
+	assert_int_equal(qmp_pending_commands(c), 0);
+
+	qmp_client_free(c);
+	fake_wait(pid);
+	rec_done(&r);
+}
+
+static void test_sync_unknown_ids(void **state)
+{
+	static const struct fake_step script[] = {
+		FAKE_HANDSHAKE,
+		{ FAKE_EXPECT, "query-status" },
+		/* unknown, id-less and wrongly typed ids first, then the reply, then it again */
+		{ FAKE_SEND,
+		  "{\"return\": {\"running\": true, \"status\": \"running\"}, \"id\": 999}\r\n"
+		  "{\"return\": {\"running\": true, \"status\": \"running\"}}\r\n"
+		  "{\"return\": {\"running\": true, \"status\": \"running\"}, "
+		  "\"id\": \"$ID\"}\r\n"
+		  "{\"return\": {\"running\": false, \"status\": \"paused\"}, \"id\": $ID}\r\n"
+		  "{\"return\": {\"running\": true, \"status\": \"running\"}, \"id\": $ID}\r\n" },
+		{ FAKE_EXPECT, "stop" },
+		{ FAKE_SEND, "{\"return\": {}, \"id\": $ID}\r\n" },
+		{ FAKE_WAIT_EOF },
+		{ FAKE_END },
+	};
+	_cleanup_(qmp_json_putp) json_object *reply = NULL;
+	struct qmp_client *c;
+	struct qmp_status st;
+	struct rec r = {};
+	pid_t pid;
+
+	c = fake_client(script, &r, &pid);
+	assert_int_equal(qmp_query_status(c, 5000, &st), 0);
+	assert_int_equal(st.state, QMP_RUN_STATE_PAUSED);
+	qmp_status_done(&st);
+	/* the duplicate is not taken for the next command's reply */
+	assert_int_equal(qmp_execute_sync(c, "stop", NULL, 5000, &reply), 0);
+	assert_string_equal(json_object_to_json_string(reply), "{ }");
+	assert_int_equal(qmp_client_error(c), 0);
+	qmp_client_free(c);
+	fake_wait(pid);
+	rec_done(&r);
+}
+
+static void test_sync_close_mid_message(void **state)
+{
+	static const struct fake_step mid_greeting[] = {
+		{ FAKE_SEND, "{\"QMP\": {\"version\": {\"qemu\": " },
+		{ FAKE_END },
+	};
+	static const struct fake_step mid_capabilities[] = {
+		{ FAKE_SEND, GREETING },
+		{ FAKE_EXPECT, "qmp_capabilities" },
+		{ FAKE_SEND, "{\"return\": {}, \"i" },
+		{ FAKE_END },
+	};
+	static const struct fake_step mid_reply[] = {
+		FAKE_HANDSHAKE,
+		{ FAKE_EXPECT, "query-status" },
+		{ FAKE_SEND, "{\"event\": \"STOP\"}\r\n{\"return\": {\"running\": tr" },
+		{ FAKE_END },
+	};
+	static const struct fake_step mid_event[] = {
+		FAKE_HANDSHAKE,
+		{ FAKE_EXPECT, "stop" },
+		{ FAKE_SEND,
+		  "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, \"reason\": \"gue" },
+		{ FAKE_END },
+	};
+	struct qmp_client *c;
+	struct qmp_status st;
+	struct rec r = {};
+	pid_t pid;
+
+	c = fake_client(mid_greeting, &r, &pid);
+	assert_int_equal(qmp_handshake_sync(c, 5000), -ECONNRESET);
+	assert_int_equal(qmp_version(c, NULL, NULL, NULL), -EAGAIN);
+	assert_int_equal(qmp_client_error(c), -ECONNRESET);
+	qmp_client_free(c);
+	fake_wait(pid);
+
+	c = fake_client(mid_capabilities, &r, &pid);
+	assert_int_equal(qmp_handshake_sync(c, 5000), -ECONNRESET);
+	assert_false(qmp_is_ready(c));
+	assert_int_equal(qmp_pending_commands(c), 0);
+	qmp_client_free(c);
+	fake_wait(pid);
+
+	c = fake_client(mid_reply, &r, &pid);
+	assert_int_equal(qmp_query_status(c, 5000, &st), -ECONNRESET);
+	/* what came whole before the cut was dispatched */
+	assert_int_equal(r.n_events, 1);
+	assert_int_equal(r.events[0].ev.type, QMP_EVENT_STOP);
+	assert_int_equal(qmp_client_error(c), -ECONNRESET);
+	assert_int_equal(qmp_pending_commands(c), 0);
+	assert_null(c->in);
+	assert_int_equal(qmp_query_status(c, 5000, &st), -ECONNRESET);
+	assert_int_equal(qmp_wait_sync(c, 5000), -ECONNRESET);
+	qmp_client_free(c);
+	fake_wait(pid);
+	rec_done(&r);
+
+	c = fake_client(mid_event, &r, &pid);
+	assert_int_equal(qmp_execute_sync(c, "stop", NULL, 5000, NULL), -ECONNRESET);
+	assert_int_equal(r.n_events, 0);
+	assert_null(qmp_last_error(c));
+	qmp_client_free(c);
+	fake_wait(pid);
+	rec_done(&r);
+}
+
 #define FAKE_SERVER_TESTS                                                                          \
 	cmocka_unit_test(test_sync_execute), cmocka_unit_test(test_sync_timeout),                  \
 		cmocka_unit_test(test_sync_eof), cmocka_unit_test(test_sync_queries),              \
-		cmocka_unit_test(test_sync_connect_path)
+		cmocka_unit_test(test_sync_connect_path),                                          \
+		cmocka_unit_test(test_sync_gigabyte_line),                                         \
+		cmocka_unit_test(test_sync_event_flood), cmocka_unit_test(test_sync_unknown_ids),  \
+		cmocka_unit_test(test_sync_close_mid_message)
