@@ -20,6 +20,8 @@ struct cli {
 	size_t n_args;
 	unsigned timeout_s; /* --timeout S (stop, start): stop timeout, 0 = default */
 	unsigned run_for_s; /* --run-for S (start): stop after S seconds, 0 = never */
+	bool list;	    /* --list (snapshot): list instead of taking one */
+	const char *output; /* -o FILE (import-libvirt): where the config goes, NULL: stdout */
 };
 
 int verb_cmdline(const struct cli *c);
@@ -38,6 +40,11 @@ int verb_status(const struct cli *c);
 int verb_list(const struct cli *c);
 /* Replays the undo journal a killed gamevm left in --run-dir/NAME. */
 int verb_cleanup(const struct cli *c);
+/* Copies of the VM's raw disk images, taken and put back while it is off (docs/snapshots.md). */
+int verb_snapshot(const struct cli *c);
+int verb_restore(const struct cli *c);
+/* A libvirt domain XML to a gamevm config (docs/import-libvirt.md). */
+int verb_import_libvirt(const struct cli *c);
 
 /*
  * For stop and status: opens --run-dir/NAME and checks its lock is held.

@@ -32,6 +32,7 @@
 #include "hostroot.h"
 #include "log.h"
 #include "macro.h"
+#include "notify.h"
 #include "nvram.h"
 #include "plan.h"
 #include "prepare.h"
@@ -73,6 +74,13 @@ struct start {
 	/* The disk images, opened here and handed to QEMU (plan.h, PLAN_DISK_FD). */
 	struct spawn_fd *disk_fds;
 	size_t n_disk_fds;
+
+	/* The sleep inhibitor: systemd-inhibit holding the lock while its stdin is open. */
+	struct child inhibitor;
+	int inhibitor_fd;
+
+	bool may_restart;   /* on-crash or on-poweroff = restart */
+	bool poweroff_host; /* the guest powered off and on-poweroff = host-poweroff */
 };
 
 static void start_done(struct start *s)
@@ -89,6 +97,10 @@ static void start_done(struct start *s)
 	for (size_t i = 0; i < s->n_disk_fds; i++)
 		closep(&s->disk_fds[i].src_fd);
 	free(s->disk_fds);
+	/* EOF on its stdin ends systemd-inhibit, and with it the lock. */
+	closep(&s->inhibitor_fd);
+	if (s->inhibitor.pid > 0 && child_wait(&s->inhibitor, 2000, NULL) < 0)
+		child_kill_and_reap(&s->inhibitor);
 }
 
 /* Library diagnostics (prepare.h): errors and warnings as such, what was done as info. */
@@ -476,7 +488,11 @@ static void start_on_running(void *userdata)
 	_cleanup_(plan_diags_done) struct plan_diags diags = {};
 	int r;
 
-	if (!s->prepared)
+	/*
+	 * A VM that may start again keeps its hugepages reserved between runs
+	 * (the journal gives them back at the end, or 'gamevm cleanup').
+	 */
+	if (!s->prepared || s->may_restart)
 		return;
 	r = prepare_after_start(&s->l.root, s->journal, &s->prep, &diags);
 	diags_flush(&diags);
@@ -522,10 +538,24 @@ static int start_restore_host(struct start *s)
  */
 #define KVM_FALLBACK_S 10
 
+/* A line for systemd (Type=notify); not being under systemd is fine. */
+static void start_notify(const char *msg)
+{
+	int r = notify_send(msg);
+
+	if (r < 0)
+		log_debug_errno(r, "Failed to notify systemd (%s): %m", msg);
+}
+
 static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs *d,
 			   const struct spawn_opts *qemu_o, const struct spawn_opts *swtpm_o,
-			   const char *qemu_cgroup)
+			   const char *qemu_cgroup, struct supervise_result *result)
 {
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "STATUS=Starting QEMU (%s)",
+		 s->plan.accel == ACCEL_KVM ? "KVM" : "TCG");
+	start_notify(msg);
 	log_info("Starting VM '%s' (%u vCPUs, %s, %s).", s->l.c->name, s->l.c->vcpus,
 		 s->plan.accel == ACCEL_KVM ? "KVM" : "TCG",
 		 s->l.qemu.version_line ? s->l.qemu.version_line : "QEMU");
@@ -551,6 +581,8 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 		.kvm_fallback_s = s->l.c->accel == ACCEL_AUTO && s->plan.accel == ACCEL_KVM
 					  ? KVM_FALLBACK_S
 					  : 0,
+		.result = result,
+		.may_restart = s->may_restart,
 	});
 }
 
@@ -604,9 +636,193 @@ static bool start_stop_pending(const sigset_t *mask)
 	return false;
 }
 
+/*
+ * A run a restart policy starts again: after a crash, one that lasted this
+ * long counts as a success, so the crashes "in a row" start over.
+ */
+#define RESTART_RESET_USEC (10ULL * 60 * 1000000)
+/* Between a crash and the next start: 2 s, 4 s, 6 s... (the host settles, GPUs reset). */
+#define RESTART_DELAY_MS 2000
+
+/*
+ * Waits ms for one of the stop signals in mask (blocked); true when one
+ * came: it is left pending for the supervisor... which is not running, so
+ * the caller ends instead.
+ */
+static bool start_wait_stop(const sigset_t *mask, int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	siginfo_t si;
+
+	return sigtimedwait(mask, &si, &ts) > 0;
+}
+
+/*
+ * The VM until it ends for good: the restart under TCG (accel = auto), then
+ * [vm] on-poweroff and on-crash. The host stays prepared between runs;
+ * each run gets new sockets. Returns gamevm start's exit status.
+ */
+static int start_run(struct start *s, const struct cli *cl, struct vm_dirs *d,
+		     struct spawn_opts *qemu_o, const struct spawn_opts *swtpm_o,
+		     const char *qemu_cgroup, const sigset_t *stop_mask)
+{
+	const struct vm_config *c = s->l.c;
+	unsigned crashes = 0;
+	int r;
+
+	for (;;) {
+		struct supervise_result res = {};
+		_cleanup_free_ char *why = NULL;
+		char msg[160];
+
+		qemu_o->argv = s->argv.v;
+		r = start_supervise(s, cl, d, qemu_o, swtpm_o, qemu_cgroup, &res);
+		if (r == SUPERVISE_RETRY_TCG) {
+			r = start_replan_tcg(s, d);
+			if (r < 0)
+				return SUPERVISE_EXIT_FAILURE;
+			continue; /* the TCG plan has no fallback window: no second retry */
+		}
+		log_debug("Run ended: status %d, poweroff %d, stop %d, ran %d.", r,
+			  res.guest_poweroff, res.stop_requested, res.ran);
+		if (res.stop_requested)
+			return r;
+
+		if (r == SUPERVISE_EXIT_OK && res.guest_poweroff) {
+			if (c->on_poweroff == ON_POWEROFF_HOST_POWEROFF)
+				s->poweroff_host = true;
+			if (c->on_poweroff != ON_POWEROFF_RESTART)
+				return r;
+			crashes = 0;
+			log_notice(
+				"The guest powered off; starting VM '%s' again (on-poweroff = restart).",
+				c->name);
+			start_notify("STATUS=Starting again after the guest powered off");
+		} else if (r != SUPERVISE_EXIT_OK && c->on_crash == ON_CRASH_RESTART) {
+			if (res.ran_usec >= RESTART_RESET_USEC)
+				crashes = 0;
+			if (++crashes >= c->restart_limit) {
+				log_error(
+					"VM '%s' failed %u time%s in a row: not starting it again (restart-limit = %u). The host is put back and stays usable; the errors above say what failed.",
+					c->name, crashes, crashes == 1 ? "" : "s",
+					c->restart_limit);
+				snprintf(msg, sizeof(msg),
+					 "STATUS=Gave up after %u failed starts in a row", crashes);
+				start_notify(msg);
+				return r;
+			}
+			log_warning(
+				"VM '%s' ended with an error; starting it again in %d s (on-crash = restart, failure %u of %u in a row).",
+				c->name, RESTART_DELAY_MS * (int)crashes / 1000, crashes,
+				c->restart_limit);
+			snprintf(msg, sizeof(msg), "STATUS=Restarting after a failure (%u of %u)",
+				 crashes, c->restart_limit);
+			start_notify(msg);
+			if (start_wait_stop(stop_mask, RESTART_DELAY_MS * (int)crashes)) {
+				log_info("Stop requested while waiting to restart VM '%s'.",
+					 c->name);
+				return SUPERVISE_EXIT_OK;
+			}
+		} else {
+			return r;
+		}
+		r = vm_dirs_bind_sockets(d, s->uid, s->gid, &why);
+		if (r < 0)
+			return log_error_errno(r, "%s", strna(why)), SUPERVISE_EXIT_FAILURE;
+	}
+}
+
+/*
+ * on-poweroff = host-poweroff, the host put back: what SIGRTMIN+4 to PID 1
+ * asks of systemd (poweroff.target); no program to start, which gamevm
+ * cannot any more.
+ */
+static void start_poweroff_host(const struct start *s)
+{
+	_cleanup_free_ char *comm = NULL;
+
+	if (s->l.root.proc_fd < 0 || read_one_line_at(s->l.root.proc_fd, "1/comm", &comm) < 0 ||
+	    !streq(comm, "systemd")) {
+		log_error(
+			"on-poweroff = host-poweroff: the host's init is not systemd ('/proc/1/comm' is '%s'), so gamevm cannot ask it to power off; power the host off yourself.",
+			strna(comm));
+		return;
+	}
+	log_notice("The guest powered off: powering the host off (on-poweroff = host-poweroff).");
+	start_notify("STATUS=Powering the host off");
+	if (kill(1, SIGRTMIN + 4) < 0)
+		log_error_errno(NEG_ERRNO(), "Failed to ask systemd (pid 1) to power off: %m");
+}
+
+/*
+ * [vm] inhibit-sleep: a logind sleep lock while the VM runs (auto: with a
+ * passed-through device, which does not survive the host suspending under
+ * it). Held by systemd-inhibit running 'cat' on a pipe gamevm holds: when
+ * gamevm ends, however it ends, the pipe closes and the lock goes. Started
+ * before confinement, as root; a host without logind gets a notice.
+ */
+static void start_inhibit_sleep(struct start *s)
+{
+	const struct vm_config *c = s->l.c;
+	_cleanup_free_ char *bin = NULL, *why = NULL, *reason = NULL;
+	int pipefd[2] = { -1, -1 };
+	struct spawn_opts o = SPAWN_OPTS_INIT;
+	int status, r;
+
+	if (c->inhibit_sleep == TRISTATE_OFF ||
+	    (c->inhibit_sleep == TRISTATE_AUTO && s->plan.n_hostdevs == 0))
+		return;
+	if (spawn_find_binary(s->l.root.root_fd, "systemd-inhibit", &bin) < 0) {
+		log_notice(
+			"No sleep inhibitor: systemd-inhibit is not installed; do not suspend the host while VM '%s' runs.",
+			c->name);
+		return;
+	}
+	if (asprintf(&reason, "--why=VM %s runs with a passed-through device", c->name) < 0 ||
+	    pipe2(pipefd, O_CLOEXEC) < 0) {
+		log_warning("No sleep inhibitor: out of resources.");
+		return;
+	}
+	const char *argv[] = { "systemd-inhibit",
+			       "--what=sleep",
+			       "--who=gamevm",
+			       reason,
+			       "--mode=block",
+			       "cat",
+			       NULL };
+	o.path = bin;
+	o.argv = (char **)argv;
+	o.drop_caps = false; /* logind takes the lock from root without asking polkit */
+	o.no_new_privs = false;
+	o.stdin_fd = pipefd[0];
+	o.pdeathsig = SIGTERM;
+	r = spawn_child(&o, "systemd-inhibit", &s->inhibitor, &why);
+	closep(&pipefd[0]);
+	if (r < 0) {
+		closep(&pipefd[1]);
+		log_notice("No sleep inhibitor: %s: %s.", strna(why), strerror(-r));
+		return;
+	}
+	/* Without logind it fails at once; with it, it holds on. */
+	if (child_wait(&s->inhibitor, 500, &status) == 0) {
+		char buf[128];
+
+		closep(&pipefd[1]);
+		log_notice(
+			"No sleep inhibitor: systemd-inhibit %s (is logind running?); do not suspend the host while VM '%s' runs.",
+			child_status_to_string(status, buf, sizeof(buf)), c->name);
+		return;
+	}
+	s->inhibitor_fd = pipefd[1];
+	log_info("Holding a sleep inhibitor while VM '%s' runs (systemd-inhibit, pid %d).", c->name,
+		 (int)s->inhibitor.pid);
+}
+
 int verb_start(const struct cli *cl)
 {
-	_cleanup_(start_done) struct start s = { .l = VM_LOAD_NULL };
+	_cleanup_(start_done) struct start s = { .l = VM_LOAD_NULL,
+						 .inhibitor = CHILD_NULL,
+						 .inhibitor_fd = -1 };
 	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
 	_cleanup_(strv_done) struct strv swtpm_argv = { 0 };
 	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL, *qemu_cgroup = NULL;
@@ -624,6 +840,8 @@ int verb_start(const struct cli *cl)
 	r = start_resolve_user(&s);
 	if (r < 0)
 		return r;
+	s.may_restart =
+		s.l.c->on_crash == ON_CRASH_RESTART || s.l.c->on_poweroff == ON_POWEROFF_RESTART;
 
 	paths = (struct vm_paths){ .run_dir = s.l.run_dir, .state_dir = s.l.state_dir };
 	r = vm_dirs_open(&paths, s.l.c->name, s.uid, s.gid, &d, &why);
@@ -714,6 +932,7 @@ int verb_start(const struct cli *cl)
 			 s.l.c->name);
 		return SUPERVISE_EXIT_OK;
 	}
+	start_notify("STATUS=Preparing the host");
 	r = start_prepare_host(&s, &d);
 	if (r < 0)
 		return r;
@@ -728,20 +947,13 @@ int verb_start(const struct cli *cl)
 		qemu_cgroup = NULL;
 	}
 
-	r = start_supervise(&s, cl, &d, &qemu_o, s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL,
-			    qemu_cgroup);
-	if (r == SUPERVISE_RETRY_TCG) {
-		r = start_replan_tcg(&s, &d);
-		if (r >= 0) {
-			qemu_o.argv = s.argv.v;
-			r = start_supervise(&s, cl, &d, &qemu_o,
-					    s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL, qemu_cgroup);
-		}
-		if (r < 0 || r == SUPERVISE_RETRY_TCG)
-			r = SUPERVISE_EXIT_FAILURE;
-	}
+	start_inhibit_sleep(&s);
+	r = start_run(&s, cl, &d, &qemu_o, s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL, qemu_cgroup,
+		      &mask);
 	testhook_point("exited");
 	if (start_restore_host(&s) < 0 && r == SUPERVISE_EXIT_OK)
 		r = SUPERVISE_EXIT_FAILURE;
+	if (r == SUPERVISE_EXIT_OK && s.poweroff_host)
+		start_poweroff_host(&s);
 	return r;
 }

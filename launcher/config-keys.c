@@ -19,6 +19,8 @@
 _Static_assert(sizeof(enum accel_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tristate) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum disk_cache) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum on_poweroff) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum on_crash) == sizeof(int), "enum size");
 
 #define SMBIOS_MAX_LEN	64
 #define FEATURES_MAX	64
@@ -71,6 +73,14 @@ const char *enum_name_lookup(const struct enum_name *table, int value)
 static const struct enum_name accel_names[] = {
 	{ "auto", ACCEL_AUTO }, { "kvm", ACCEL_KVM }, { "tcg", ACCEL_TCG }, { 0 }
 };
+static const struct enum_name on_poweroff_names[] = { { "exit", ON_POWEROFF_EXIT },
+						      { "restart", ON_POWEROFF_RESTART },
+						      { "host-poweroff",
+							ON_POWEROFF_HOST_POWEROFF },
+						      { 0 } };
+static const struct enum_name on_crash_names[] = { { "exit", ON_CRASH_EXIT },
+						   { "restart", ON_CRASH_RESTART },
+						   { 0 } };
 static const struct enum_name hugepages_names[] = {
 	{ "none", HUGEPAGES_NONE }, { "2M", HUGEPAGES_2M }, { "1G", HUGEPAGES_1G }, { 0 }
 };
@@ -903,6 +913,10 @@ static const struct config_key keys[] = {
 	{ SECTION_VM, "uuid", parse_key_uuid, CFG(uuid),
 	  .expect = "a UUID like 8c3d4d52-8d0b-4a5e-9c1f-6a2b3c4d5e6f" },
 	{ SECTION_VM, "single-gpu", .offset = CFG(single_gpu), BOOL },
+	{ SECTION_VM, "on-poweroff", .offset = CFG(on_poweroff), ENUM(on_poweroff_names) },
+	{ SECTION_VM, "on-crash", .offset = CFG(on_crash), ENUM(on_crash_names) },
+	{ SECTION_VM, "restart-limit", .offset = CFG(restart_limit), UINT(1, 100) },
+	{ SECTION_VM, "inhibit-sleep", .offset = CFG(inhibit_sleep), TRISTATE },
 
 	{ SECTION_MEMORY, "size", parse_key_size, CFG(memory_bytes),
 	  .expect = "a size with a K, M, G or T suffix, e.g. 16G" },

@@ -163,6 +163,8 @@ static int config_new(const char *path, struct vm_config **ret)
 		return -ENOMEM;
 	}
 	c->accel = ACCEL_KVM;
+	c->restart_limit = 3;
+	c->inhibit_sleep = TRISTATE_AUTO;
 	c->hugepages = HUGEPAGES_NONE;
 	c->memory_node = -1;
 	c->hyperv.enabled = true;

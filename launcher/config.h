@@ -241,6 +241,19 @@ struct vm_net {
 	char *mac;    /* "52:54:00:xx:xx:xx", NULL = derived from the VM name */
 };
 
+/* [vm] on-poweroff: what the guest powering itself off means. */
+enum on_poweroff {
+	ON_POWEROFF_EXIT,	   /* gamevm puts the host back and exits 0 */
+	ON_POWEROFF_RESTART,	   /* the VM starts again (a boot-to-game box) */
+	ON_POWEROFF_HOST_POWEROFF, /* the host back, then the host powers off */
+};
+
+/* [vm] on-crash: QEMU ending on its own with an error, or killed. */
+enum on_crash {
+	ON_CRASH_EXIT,
+	ON_CRASH_RESTART, /* up to [vm] restart-limit times in a row */
+};
+
 /* [vm] user when the config does not name one: created by scripts/deps.sh. */
 #define CONFIG_DEFAULT_QEMU_USER "gamevm"
 
@@ -255,6 +268,10 @@ struct vm_config {
 	char *user;	   /* unprivileged user QEMU runs as, NULL = default */
 	char *uuid;	   /* NULL = derived */
 	bool single_gpu;   /* the passed GPU also drives the host console */
+	enum on_poweroff on_poweroff;
+	enum on_crash on_crash;
+	unsigned restart_limit;	     /* crashes in a row before gamevm gives up (default 3) */
+	enum tristate inhibit_sleep; /* logind sleep inhibitor; auto: with passthrough */
 
 	/* [memory] */
 	uint64_t memory_bytes;

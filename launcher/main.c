@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config-build.h"
+#include "help.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -42,7 +43,47 @@ static const struct verb {
 	  "list                every VM under the run directory, running or not" },
 	{ "cleanup", verb_cleanup, 1, 1,
 	  "cleanup NAME        undo the host changes a killed gamevm left behind" },
+	{ "snapshot", verb_snapshot, 0, 2,
+	  "snapshot NAME [TAG] copy the VM's disk images aside (VM off; TAG: the time)\n"
+	  "  snapshot --list [NAME] [--json]\n"
+	  "                      the snapshots of NAME (or of every VM)" },
+	{ "restore", verb_restore, 2, 2,
+	  "restore NAME TAG    put the VM's disk images back as snapshot TAG has them" },
+	{ "import-libvirt", verb_import_libvirt, 1, 1,
+	  "import-libvirt DOMAIN.xml [-o NAME.conf]\n"
+	  "                      convert a libvirt domain ('virsh dumpxml') to a config" },
 };
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(name, verbs[i].name))
+			return &verbs[i];
+	return NULL;
+}
+
+static void help(FILE *f);
+
+/* gamevm help [VERB], gamevm VERB --help: help.c has the full texts. */
+static int help_verb(const char *name)
+{
+	const struct verb *v;
+
+	if (!name) {
+		help(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (help_verb_print(stdout, name))
+		return EXIT_SUCCESS;
+	v = verb_find(name);
+	if (!v) {
+		log_error("Unknown verb '%s'; run 'gamevm --help' for the list.", name);
+		return 2;
+	}
+	/* A verb without a full text in help.c yet: its one line. */
+	printf("Usage: gamevm %s\n", v->usage);
+	return EXIT_SUCCESS;
+}
 
 static void help(FILE *f)
 {
@@ -51,6 +92,7 @@ static void help(FILE *f)
 		   "Verbs:\n");
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		fprintf(f, "  %s\n", verbs[i].usage);
+	fprintf(f, "  help [VERB]         this text, or VERB's full usage\n");
 	fprintf(f,
 		"\nOptions:\n"
 		"  --root DIR       read the host from DIR instead of / (fixture trees, labs)\n"
@@ -61,8 +103,10 @@ static void help(FILE *f)
 		"                   then $XDG_CONFIG_HOME/gamevm; a user's own directory comes first)\n"
 		"  --timeout S      stop, start: seconds the guest gets to power off\n"
 		"  --run-for S      start: stop the VM after S seconds\n"
-		"  -h, --help       this text\n"
-		"  --version        print the version\n",
+		"  --list           snapshot: list the snapshots instead of taking one\n"
+		"  -h, --help       this text; with a verb, that verb's full usage\n"
+		"  --version        print the version and the build's directories\n"
+		"\nRun 'gamevm help VERB' for a verb's options, exit status and an example.\n",
 		GAMEVM_RUN_DIR, GAMEVM_STATE_DIR, GAMEVM_CONF_DIR);
 }
 
@@ -76,7 +120,8 @@ int main(int argc, char **argv)
 		OPT_CONFIG_DIR,
 		OPT_VERSION,
 		OPT_TIMEOUT,
-		OPT_RUN_FOR
+		OPT_RUN_FOR,
+		OPT_LIST
 	};
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, OPT_ROOT },
@@ -88,6 +133,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "run-for", required_argument, NULL, OPT_RUN_FOR },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "output", required_argument, NULL, 'o' },
 		{},
 	};
 	struct cli c = {
@@ -97,6 +144,7 @@ int main(int argc, char **argv)
 		.config_dir = GAMEVM_CONF_DIR,
 	};
 	const struct verb *v = NULL;
+	bool want_help = false;
 	int opt, r;
 
 	/*
@@ -109,13 +157,19 @@ int main(int argc, char **argv)
 	log_setup();
 
 	/* Options may come before or after the verb: "gamevm cmdline --json X". */
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
 		switch (opt) {
 		case OPT_ROOT:
 			c.root = optarg;
 			break;
 		case OPT_JSON:
 			c.json = true;
+			break;
+		case OPT_LIST:
+			c.list = true;
+			break;
+		case 'o':
+			c.output = optarg;
 			break;
 		case OPT_RUN_DIR:
 			c.run_dir = optarg;
@@ -127,10 +181,10 @@ int main(int argc, char **argv)
 			c.config_dir = optarg;
 			break;
 		case 'h':
-			help(stdout);
-			return EXIT_SUCCESS;
+			want_help = true; /* "gamevm VERB --help": the verb is not known yet */
+			break;
 		case OPT_VERSION:
-			printf("gamevm %s\n", GAMEVM_VERSION);
+			help_version(stdout);
 			return EXIT_SUCCESS;
 		case OPT_TIMEOUT:
 		case OPT_RUN_FOR: {
@@ -154,13 +208,24 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (want_help || (optind < argc && streq(argv[optind], "help"))) {
+		const char *name = optind < argc ? argv[optind] : NULL;
+
+		if (name && streq(name, "help")) {
+			if (argc - optind > 2) {
+				log_error("Usage: gamevm help [VERB]");
+				return 2;
+			}
+			/* "help VERB"; "help": the overview; "help --help": help's own */
+			name = argv[optind + 1] ?: (want_help ? "help" : NULL);
+		}
+		return help_verb(name);
+	}
 	if (optind >= argc) {
 		help(stderr);
 		return 2;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[optind], verbs[i].name))
-			v = &verbs[i];
+	v = verb_find(argv[optind]);
 	if (!v) {
 		log_error("Unknown verb '%s'; run 'gamevm --help' for the list.", argv[optind]);
 		return 2;
@@ -169,6 +234,10 @@ int main(int argc, char **argv)
 	c.n_args = (size_t)(argc - optind - 1);
 	if (c.n_args < v->min_args || c.n_args > v->max_args) {
 		log_error("Usage: gamevm %s", v->usage);
+		return 2;
+	}
+	if (c.output && v->run != verb_import_libvirt) {
+		log_error("-o/--output is an option of import-libvirt only.");
 		return 2;
 	}
 

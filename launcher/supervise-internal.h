@@ -87,11 +87,13 @@ struct sv {
 	enum phase phase;
 	enum stop_step step;
 	unsigned stop_timeout_s;
-	bool guest_shutdown;  /* SHUTDOWN event: QEMU is on its way out */
-	bool failed;	      /* something went wrong: exit 1 whatever QEMU does */
-	bool stop_requested;  /* by a signal or --run-for, as opposed to a failure */
-	bool ready;	      /* READY=1 sent and on_running called */
-	bool status_inflight; /* query-status after an unexpected STOP */
+	bool guest_shutdown;	     /* SHUTDOWN event: QEMU is on its way out */
+	bool guest_poweroff;	     /* ...because the guest powered itself off */
+	uint64_t running_since_usec; /* CLOCK_MONOTONIC at cont, 0 before */
+	bool failed;		     /* something went wrong: exit 1 whatever QEMU does */
+	bool stop_requested;	     /* by a signal or --run-for, as opposed to a failure */
+	bool ready;		     /* READY=1 sent and on_running called */
+	bool status_inflight;	     /* query-status after an unexpected STOP */
 	bool cont_sent;
 	bool stopped_early; /* STOP came between cont and its reply */
 	bool retry_tcg;	    /* KVM failed within the window: SUPERVISE_RETRY_TCG */

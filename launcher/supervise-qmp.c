@@ -143,7 +143,10 @@ void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *user
 	switch (e->type) {
 	case QMP_EVENT_SHUTDOWN:
 		sv->guest_shutdown = true;
+		sv->guest_poweroff = e->reason == QMP_SHUTDOWN_CAUSE_GUEST_SHUTDOWN;
 		log_shutdown(e);
+		if (sv->guest_poweroff && !sv->stop_requested)
+			sv_notify("STATUS=The guest powered off");
 		break;
 	case QMP_EVENT_RESET:
 		log_shutdown(e);
@@ -685,7 +688,8 @@ void sv_on_kvm_window(struct loop_source *s, void *userdata)
 		return;
 	sv->ready = true;
 	sv_confine_exec(sv); /* no restart under TCG any more */
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=VM %s running", sv->p->name);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=Running: %zu vCPU%s%s", sv->n_cpus,
+		 sv->n_cpus == 1 ? "" : "s", sv->p->vcpu_pin ? " pinned" : "");
 	sv_notify(msg);
 	if (sv->p->on_running)
 		sv->p->on_running(sv->p->userdata);
@@ -707,6 +711,7 @@ static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *r
 		return;
 	}
 	sv->phase = PHASE_RUNNING;
+	sv->running_since_usec = qmp_now_usec();
 	sv->startup_timer = loop_source_free(sv->startup_timer);
 	sv_set_state(sv, VM_STATE_RUNNING);
 	log_info("VM '%s' is running (QEMU pid %d%s%s).", sv->p->name, (int)sv->qemu.pid,

@@ -249,8 +249,12 @@ void sv_stop_begin(struct sv *sv, bool graceful, unsigned timeout_s, const char 
 	sv->kvm_window = loop_source_free(sv->kvm_window);
 	sv_set_state(sv, VM_STATE_STOPPING);
 	/* The service is not stopping when QEMU is only replaced (nor was it ready). */
-	if (!sv->retry_tcg)
-		sv_notify("STOPPING=1");
+	if (!sv->retry_tcg) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=Stopping (%s)", why);
+		sv_notify(msg);
+	}
 
 	if (!graceful || sv->qmp_broken || sv->guest_shutdown) {
 		log_info("Stopping VM '%s' (%s).", sv->p->name, why);
@@ -743,7 +747,8 @@ void sv_confine_exec(struct sv *sv)
 {
 	int r;
 
-	if (sv->exec_denied)
+	/* A restart policy starts QEMU again from this process. */
+	if (sv->exec_denied || sv->p->may_restart)
 		return;
 	r = confine_no_exec();
 	if (r < 0) {
@@ -769,6 +774,19 @@ static int sv_status_hostdevs(struct sv *sv)
 		sv->st.n_hostdevs = i + 1;
 	}
 	return 0;
+}
+
+static void sv_result(struct sv *sv)
+{
+	if (!sv->p->result)
+		return;
+	*sv->p->result = (struct supervise_result){
+		.guest_poweroff = sv->guest_poweroff && !sv->stop_requested,
+		.stop_requested = sv->stop_requested,
+		.ran = sv->running_since_usec > 0,
+		.ran_usec =
+			sv->running_since_usec > 0 ? qmp_now_usec() - sv->running_since_usec : 0,
+	};
 }
 
 int supervise_run(const struct supervise_params *p)
@@ -847,10 +865,12 @@ int supervise_run(const struct supervise_params *p)
 		log_error_errno(r, "The event loop failed: %m");
 		goto fail;
 	}
+	sv_result(&sv);
 	teardown(&sv);
 	return r;
 
 fail:
+	sv_result(&sv);
 	teardown(&sv);
 	return SUPERVISE_EXIT_FAILURE;
 }

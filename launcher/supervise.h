@@ -55,6 +55,14 @@ struct supervise_hostdev {
 	const char *qdev_id; /* "hostdev0": the -device id */
 };
 
+/* How the run ended, beyond the exit status (the restart policies need it). */
+struct supervise_result {
+	bool guest_poweroff; /* the guest powered itself off (SHUTDOWN, guest-shutdown) */
+	bool stop_requested; /* a signal or --run-for asked for the stop */
+	bool ran;	     /* the guest ran (cont went through) */
+	uint64_t ran_usec;   /* for how long, from cont to QEMU's exit */
+};
+
 struct supervise_params {
 	const char *name;
 	const struct host_root *root; /* proc_fd: QEMU's threads */
@@ -110,6 +118,14 @@ struct supervise_params {
 	 * internal error stops the VM as a failure.
 	 */
 	unsigned kvm_fallback_s;
+
+	/* Filled in when supervise_run() returns; NULL: not wanted. */
+	struct supervise_result *result;
+	/*
+	 * The VM may be started again in this process (on-crash, on-poweroff =
+	 * restart): execve stays allowed after confinement (confine.h).
+	 */
+	bool may_restart;
 };
 
 /*

@@ -188,14 +188,24 @@ static int log_open(int run_fd, const char *name, int *ret_fd)
 	return 0;
 }
 
+static int close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 int vm_dirs_bind_sockets(struct vm_dirs *d, uid_t uid, gid_t gid, char **error)
 {
 	_cleanup_free_ char *qmp = NULL, *swtpm = NULL;
 	_cleanup_close_ int qmp_fd = -1, swtpm_fd = -1;
 	int r;
 
-	if (d->lock_fd < 0 || d->run_fd < 0 || d->qmp_fd >= 0 || d->swtpm_fd >= 0)
+	if (d->lock_fd < 0 || d->run_fd < 0)
 		return -EINVAL;
+	/* One a VM without a TPM never handed over: bound again like the other. */
+	d->qmp_fd = close_fd(d->qmp_fd);
+	d->swtpm_fd = close_fd(d->swtpm_fd);
 	if (asprintf(&qmp, "%s/%s", d->run_path, VM_QMP_SOCKET) < 0 ||
 	    asprintf(&swtpm, "%s/%s", d->run_path, VM_SWTPM_SOCKET) < 0)
 		return -ENOMEM;
@@ -285,13 +295,6 @@ int vm_dirs_open(const struct vm_paths *paths, const char *name, uid_t uid, gid_
 	return 0;
 }
 
-static int close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 void vm_dirs_close(struct vm_dirs *d)
 {
 	int saved = errno;
@@ -320,6 +323,22 @@ void vm_dirs_close(struct vm_dirs *d)
 	free(d->state_path);
 	d->name = d->run_path = d->state_path = NULL;
 	errno = saved;
+}
+
+int vm_lock_take(const char *run_dir, int *ret_lock_fd, char **error)
+{
+	_cleanup_close_ int run_fd = -1;
+	int r;
+
+	if (isempty(run_dir) || !ret_lock_fd)
+		return -EINVAL;
+	r = dir_make_open(run_dir, 0755, &run_fd, error);
+	if (r < 0)
+		return r;
+	r = lock_take(run_fd, ret_lock_fd);
+	if (r < 0 && r != -EBUSY)
+		msg_set(error, "cannot lock '%s/%s'", run_dir, VM_LOCK_FILE);
+	return r;
 }
 
 int vm_run_dir_open(const char *run_dir, int *ret_fd)

@@ -89,12 +89,22 @@ int vm_dirs_open(const struct vm_paths *paths, const char *name, uid_t uid, gid_
 /*
  * Binds and listens on qmp.sock and swtpm.sock again, as vm_dirs_open()
  * did, for a second QEMU and swtpm in the same run (the restart under
- * TCG); the first ones were handed over and closed. -EINVAL unless d holds
- * the lock and no listening socket.
+ * TCG, a restart policy); the first ones were handed over and closed (one
+ * still open, as swtpm.sock without a TPM, is closed first). -EINVAL
+ * unless d holds the lock.
  */
 int vm_dirs_bind_sockets(struct vm_dirs *d, uid_t uid, gid_t gid, char **error);
 /* Removes the sockets and status.json, closes everything, releases the lock. */
 void vm_dirs_close(struct vm_dirs *d);
+
+/*
+ * Creates run_dir as vm_dirs_open() does and takes the VM's lock, nothing
+ * else: for verbs that need the VM off while they work (gamevm snapshot,
+ * restore), so that no start can begin meanwhile. -EBUSY when another
+ * gamevm holds it (no *error: the caller says what it was doing). Closing
+ * *ret_lock_fd releases the lock.
+ */
+int vm_lock_take(const char *run_dir, int *ret_lock_fd, char **error);
 
 /* Opens an existing run_dir (O_DIRECTORY|O_CLOEXEC). -ENOENT if absent. */
 int vm_run_dir_open(const char *run_dir, int *ret_fd);

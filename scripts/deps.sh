@@ -7,13 +7,18 @@ PACKAGES=(
 	# build
 	gcc meson ninja-build pkg-config
 	libpci-dev pci.ids libnuma-dev libseccomp-dev libcap-ng-dev liburing-dev
-	libjson-c-dev libinih-dev libcmocka-dev
+	libjson-c-dev libinih-dev libcmocka-dev libxml2-dev
 	# the VM stack gamevm drives
 	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 	# tests; clang and its libFuzzer runtime for scripts/fuzz.sh
 	python3 clang-format clang libclang-rt-dev
 	# the lab (tests/lab): its initramfs, depmod/modprobe for the guest kernel
 	busybox-static kmod
+	# tests/install: the man pages rendered (groff, man), the .deb built
+	# (dpkg-buildpackage, dh), the zsh completion driven in a real zsh
+	groff-base man-db debhelper zsh
+	# tests/integration/test-snapshot.py: reflinks on a loop-mounted btrfs
+	btrfs-progs
 )
 
 missing=()

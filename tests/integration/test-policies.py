@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""
+[vm] on-poweroff and on-crash with a real guest under TCG: Debian's kernel
+and a busybox initramfs (tests/tools/tinyguest.py) booted through OVMF,
+whose /init powers the machine off (ACPI S5) a moment after it starts.
+
+  - on-poweroff = exit (the default): the guest powering off ends
+    `gamevm start` with exit 0 and the host restored;
+  - on-poweroff = restart: the VM starts again each time the guest powers
+    off, until `gamevm stop`, which ends it with exit 0;
+  - on-crash = restart, restart-limit = 2: QEMU killed once is started
+    again (a new QEMU); killed a second time in a row, gamevm gives up,
+    says so, exits 137 and puts the host back.
+
+Runs as root. Exit 77 = skipped (not root, QEMU/OVMF or the lab's kernel
+unavailable), except under CI=true.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SRC = os.environ.get("GAMEVM_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("GAMEVM_BUILDDIR", os.path.join(SRC, "build"))
+GAMEVM = os.environ.get("GAMEVM_BIN", os.path.join(BUILD, "gamevm"))
+sys.path.insert(0, os.path.join(SRC, "tests", "tools"))
+sys.path.insert(0, os.path.join(SRC, "tests", "lab"))
+
+NAME = "itest-policy"
+
+
+def skip(msg):
+    if os.environ.get("CI") == "true":
+        print(f"FAIL (strict CI): {msg}")
+        sys.exit(1)
+    print(f"SKIP: {msg}")
+    sys.exit(77)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def conf_text(kernel, initrd, extra_vm=""):
+    return f"""[vm]
+name = {NAME}
+accel = tcg
+{extra_vm}
+[memory]
+size = 256M
+
+[cpu]
+vcpus = 1
+model = max
+
+[hyperv]
+enabled = no
+
+[firmware]
+type = uefi
+; Debian's kernel is not signed for the firmware's keys: no Secure Boot here.
+secure-boot = no
+
+[tpm]
+model = none
+
+[devices]
+serial = none
+display = none
+
+[qemu]
+extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
+"""
+
+
+class Env:
+    def __init__(self, tmp, kernel, initrd):
+        self.tmp, self.kernel, self.initrd = tmp, kernel, initrd
+        self.run = os.path.join(tmp, "run")
+        self.state = os.path.join(tmp, "state")
+
+    def conf(self, label, extra_vm=""):
+        path = os.path.join(self.tmp, f"{label}.conf")
+        with open(path, "w") as f:
+            f.write(conf_text(self.kernel, self.initrd, extra_vm))
+        os.chmod(path, 0o644)
+        return path
+
+    def start(self, conf):
+        log = open(os.path.join(self.tmp, f"{os.path.basename(conf)}.log"), "w+")
+        p = subprocess.Popen([GAMEVM, "--run-dir", self.run, "--state-dir", self.state,
+                              "start", "--timeout", "2", conf],
+                             stdout=log, stderr=subprocess.STDOUT)
+        p.logf = log
+        return p
+
+    def gamevm(self, *args):
+        return subprocess.run([GAMEVM, "--run-dir", self.run, "--state-dir", self.state, *args],
+                              capture_output=True, text=True, timeout=120)
+
+    def status(self):
+        try:
+            with open(os.path.join(self.run, NAME, "status.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+
+def log_of(p):
+    p.logf.seek(0)
+    return p.logf.read()
+
+
+def wait_for(pred, timeout, what, p):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        if p.poll() is not None:
+            raise Failure(f"gamevm exited ({p.returncode}) while waiting for {what}:\n{log_of(p)}")
+        time.sleep(0.2)
+    raise Failure(f"no {what} within {timeout} s:\n{log_of(p)}")
+
+
+def test_poweroff_exit(env):
+    p = env.start(env.conf("exit"))
+    rc = p.wait(timeout=180)
+    log = log_of(p)
+    check(rc == 0, f"exit {rc} after the guest powered off:\n{log}")
+    check("the guest powered off (reason guest-shutdown)" in log, log)
+    check("shut down." in log and log.count("Starting VM") == 1, log)
+
+
+def test_poweroff_restart(env):
+    p = env.start(env.conf("restart", "on-poweroff = restart"))
+    try:
+        wait_for(lambda: log_of(p).count("Starting VM") >= 3, 240, "a third start", p)
+        s = env.gamevm("stop", NAME, "--timeout", "2")
+        check(s.returncode == 0, f"stop: {s.stdout}{s.stderr}")
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    log = log_of(p)
+    check(rc == 0, f"exit {rc}:\n{log}")
+    check(log.count("starting VM 'itest-policy' again (on-poweroff = restart)") >= 2, log)
+    check("could not be undone" not in log, log)
+
+
+def test_crash_restart_limit(env):
+    # A guest that stays up: the crash comes from outside.
+    conf = env.conf("crash", "on-crash = restart\nrestart-limit = 2")
+    with open(conf) as f:
+        text = f.read().replace("-append console=ttyS0,quiet", "-append console=ttyS0,quiet,stay")
+    with open(conf, "w") as f:
+        f.write(text)
+    p = env.start(conf)
+    try:
+        st = wait_for(lambda: (env.status() or {}).get("state") == "running" and env.status(),
+                      180, "the VM running", p)
+        first = st["qemu_pid"]
+        os.kill(first, signal.SIGKILL)
+        st = wait_for(lambda: (s := env.status()) and s.get("state") == "running" and
+                      s.get("qemu_pid") not in (0, first) and s, 180, "a second QEMU", p)
+        os.kill(st["qemu_pid"], signal.SIGKILL)
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    log = log_of(p)
+    check(rc == 128 + signal.SIGKILL, f"exit {rc}, want 137:\n{log}")
+    check("starting it again in 2 s (on-crash = restart, failure 1 of 2 in a row)" in log, log)
+    check("failed 2 times in a row: not starting it again (restart-limit = 2)" in log, log)
+    check(log.count("Starting VM") == 2, log)
+    check(env.gamevm("status", NAME).returncode == 3, "still running after giving up")
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("needs root")
+    for b in ("qemu-system-x86_64",):
+        if not shutil.which(b):
+            skip(f"{b} not installed")
+    import lab
+    import tinyguest
+    tmp = tempfile.mkdtemp(prefix="gamevm-policy-")
+    os.chmod(tmp, 0o755)
+    try:
+        try:
+            # /init powers off at once unless the kernel command line says "stay".
+            kernel, initrd = tinyguest.build(
+                os.path.join(tmp, "guest"),
+                "grep -q stay /proc/cmdline && exec sleep 100000\npoweroff -f")
+        except lab.LabUnavailable as e:
+            skip(f"no kernel for the test guest: {e}")
+        env = Env(tmp, kernel, initrd)
+        failed = 0
+        for t in (test_poweroff_exit, test_poweroff_restart, test_crash_restart_limit):
+            if sys.argv[1:] and t.__name__ not in sys.argv[1:]:
+                continue
+            t0 = time.monotonic()
+            try:
+                t(env)
+                print(f"ok   {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {t.__name__}", flush=True)
+                traceback.print_exc()
+            finally:
+                env.gamevm("cleanup", NAME)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
