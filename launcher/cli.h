@@ -35,6 +35,8 @@ int verb_check(const struct cli *c);
  * for a VM that is not running.
  */
 int verb_start(const struct cli *c);
+/* The host side of start alone, held until a stop signal (cmd-prepare.c). */
+int verb_prepare(const struct cli *c);
 int verb_stop(const struct cli *c);
 int verb_status(const struct cli *c);
 int verb_list(const struct cli *c);

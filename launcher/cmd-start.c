@@ -45,45 +45,9 @@
 #include "vm-dirs.h"
 #include "testhook.h"
 #include "vm-load.h"
+#include "start.h"
 
-#define MAX_GROUPS 64
-/* Locked guest RAM plus room for QEMU's own pinned allocations (VFIO DMA maps, rings). */
-#define MEMLOCK_SLACK (1ULL << 30)
-
-struct start {
-	struct vm_load l; /* config, host facts, QEMU, firmware, directories */
-	struct plan plan;
-	struct strv argv;
-
-	/* the QEMU user */
-	char *user;
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[MAX_GROUPS];
-	size_t n_groups;
-	bool switch_user;
-
-	/* host preparation */
-	struct journal *journal;
-	struct prepare_state prep;
-	bool prepared; /* prepare_host() ran: teardown owes the host a replay */
-	struct supervise_hostdev *hostdevs;
-	char (*hostdev_addr)[PCI_ADDR_STRLEN];
-	char (*hostdev_id)[32];
-
-	/* The disk images, opened here and handed to QEMU (plan.h, PLAN_DISK_FD). */
-	struct spawn_fd *disk_fds;
-	size_t n_disk_fds;
-
-	/* The sleep inhibitor: systemd-inhibit holding the lock while its stdin is open. */
-	struct child inhibitor;
-	int inhibitor_fd;
-
-	bool may_restart;   /* on-crash or on-poweroff = restart */
-	bool poweroff_host; /* the guest powered off and on-poweroff = host-poweroff */
-};
-
-static void start_done(struct start *s)
+void start_done(struct start *s)
 {
 	vm_load_done(&s->l);
 	plan_done(&s->plan);
@@ -104,7 +68,7 @@ static void start_done(struct start *s)
 }
 
 /* Library diagnostics (prepare.h): errors and warnings as such, what was done as info. */
-static void diags_flush(struct plan_diags *d)
+void start_diags_flush(struct plan_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		log_internal(d->v[i].level, 0, "%s", d->v[i].msg);
@@ -127,7 +91,7 @@ static int start_build_plan(struct start *s)
 }
 
 /* Config, host facts, plan, argv: the same steps and messages as `gamevm cmdline`. */
-static int start_plan(const struct cli *cl, struct start *s)
+int start_plan(const struct cli *cl, struct start *s)
 {
 	int r;
 
@@ -142,7 +106,7 @@ static int start_plan(const struct cli *cl, struct start *s)
 }
 
 /* The unprivileged user QEMU and swtpm run as, with its groups (kvm). */
-static int start_resolve_user(struct start *s)
+int start_resolve_user(struct start *s)
 {
 	const char *name = s->l.c->user ? s->l.c->user : CONFIG_DEFAULT_QEMU_USER;
 	struct passwd pw, *pwp = NULL;
@@ -194,17 +158,7 @@ static int start_resolve_user(struct start *s)
 	return 0;
 }
 
-static int find_binary(struct start *s, const char *name, char **ret)
-{
-	int r = spawn_find_binary(s->l.root.root_fd, name, ret);
-
-	if (r < 0)
-		return log_error_errno(r, "Cannot find '%s' (install swtpm and swtpm-tools): %m",
-				       name);
-	return 0;
-}
-
-static void child_opts(const struct start *s, struct spawn_opts *o)
+void start_child_opts(const struct start *s, struct spawn_opts *o)
 {
 	*o = (struct spawn_opts)SPAWN_OPTS_INIT;
 	o->user_name = s->user;
@@ -219,318 +173,6 @@ static void child_opts(const struct start *s, struct spawn_opts *o)
 	}
 }
 
-/* NVRAM copy and TPM state: made once, never overwritten. */
-static int start_prepare_state(struct start *s, struct vm_dirs *d)
-{
-	int r;
-
-	if (s->plan.nvram_path && s->plan.fw_vars_template) {
-		const char *base = strrchr(s->plan.nvram_path, '/');
-
-		base = base ? base + 1 : s->plan.nvram_path;
-		r = nvram_copy_once(s->l.root.root_fd, s->plan.fw_vars_template, d->state_fd, base,
-				    s->uid, s->gid);
-		if (r < 0)
-			return log_error_errno(
-				r, "Failed to copy the UEFI variable store '%s' to '%s': %m",
-				s->plan.fw_vars_template, s->plan.nvram_path);
-		if (r > 0)
-			log_info("Copied the UEFI variable store %s to %s.",
-				 s->plan.fw_vars_template, s->plan.nvram_path);
-	}
-
-	if (s->l.c->tpm != TPM_NONE) {
-		_cleanup_free_ char *setup = NULL, *swtpm = NULL, *localca = NULL, *why = NULL;
-		struct tpm_setup t;
-
-		r = find_binary(s, "swtpm_setup", &setup);
-		if (r >= 0)
-			r = find_binary(s, "swtpm", &swtpm);
-		if (r >= 0)
-			r = find_binary(s, "swtpm_localca", &localca);
-		if (r < 0)
-			return r;
-		t = (struct tpm_setup){
-			.swtpm_setup_binary = setup,
-			.swtpm_binary = swtpm,
-			.localca_binary = localca,
-			.localca_options =
-				file_exists_at(s->l.root.root_fd, "etc/swtpm-localca.options") > 0
-					? "/etc/swtpm-localca.options"
-					: NULL,
-			.vm_name = s->l.c->name,
-			.uuid = s->plan.uuid,
-			.user_name = s->user,
-			.uid = s->switch_user ? s->uid : (uid_t)-1,
-			.gid = s->switch_user ? s->gid : (gid_t)-1,
-			.groups = s->switch_user ? s->groups : NULL,
-			.n_groups = s->switch_user ? s->n_groups : 0,
-			.log_fd = d->swtpm_log_fd,
-		};
-		r = tpm_manufacture(d->state_fd, d->state_path, &t, &why);
-		if (r < 0)
-			return log_error_errno(r, "Failed to manufacture the TPM: %s: %m",
-					       strna(why));
-		if (r > 0)
-			log_info(
-				"Manufactured TPM 2.0 state in %s/%s (EK and platform certificates, sha256 PCRs).",
-				d->state_path, TPM_STATE_SUBDIR);
-	}
-	return 0;
-}
-
-/*
- * A journal left by a run that did not finish (gamevm killed): the lock we
- * hold proves nobody else is restoring the host, so replay it before
- * touching anything, as `gamevm cleanup` would.
- */
-static int start_replay_stale(struct start *s, struct vm_dirs *d)
-{
-	_cleanup_(journal_freep) struct journal *j = NULL;
-	_cleanup_(plan_diags_done) struct plan_diags diags = {};
-	size_t pending;
-	int r;
-
-	r = journal_open_existing(d->run_fd, &j);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EBADMSG)
-		return log_error_errno(
-			r,
-			"The undo journal '%s/%s' of an earlier run is damaged; restore the host by hand (driver bindings, hugepages) and remove it.",
-			d->run_path, JOURNAL_FILE);
-	if (r < 0)
-		return log_error_errno(r, "Failed to read '%s/%s': %m", d->run_path, JOURNAL_FILE);
-	pending = journal_pending(j);
-	if (pending == 0) {
-		r = journal_remove(j);
-		if (r < 0)
-			return log_error_errno(r, "Failed to remove '%s/%s': %m", d->run_path,
-					       JOURNAL_FILE);
-		return 0;
-	}
-	log_notice(
-		"Found the journal of a run that did not finish (gamevm was killed?): restoring the host first (%zu change%s).",
-		pending, pending == 1 ? "" : "s");
-	r = prepare_teardown(j, &s->l.root, NULL, &diags);
-	diags_flush(&diags);
-	if (r < 0)
-		return log_error_errno(
-			r,
-			"%zu change%s of the earlier run could not be undone (see above); not starting. Fix it and run 'gamevm cleanup %s'.",
-			journal_pending(j), journal_pending(j) == 1 ? "" : "s", s->l.c->name);
-	log_notice("The host is restored; going on with the start.");
-	return 0;
-}
-
-/*
- * VFIO pins all guest RAM, and mem-lock locks it: QEMU needs the limit,
- * and raising it above gamevm's own hard limit needs CAP_SYS_RESOURCE.
- * Found out now, before the host is touched, rather than in the child.
- */
-static int start_check_memlock(const struct start *s, uint64_t want)
-{
-	struct rlimit rl;
-
-	if (want == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_max == RLIM_INFINITY ||
-	    rl.rlim_max >= want)
-		return 0;
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_get_caps_process() == 0 &&
-	    capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE))
-		return 0;
-	return log_error_errno(
-		-EPERM,
-		"QEMU needs RLIMIT_MEMLOCK of %llu MiB (guest RAM + 1 GiB, for %s), but gamevm's hard limit is %llu MiB and it lacks CAP_SYS_RESOURCE to raise it: run gamevm as root with all capabilities, or raise the limit (LimitMEMLOCK=infinity in the unit, 'ulimit -l unlimited').",
-		(unsigned long long)(want >> 20),
-		s->plan.n_hostdevs > 0 ? "VFIO DMA mappings" : "[memory] lock",
-		(unsigned long long)(rl.rlim_max >> 20));
-}
-
-/*
- * Opens one disk image for QEMU. Not following a FIFO or a socket into a
- * blocking open: O_NONBLOCK, then only regular files and block devices.
- */
-static int open_disk_image(const char *path, bool rw, int *ret_fd)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int fl;
-
-	fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return NEG_ERRNO();
-	if (fstat(fd, &st) < 0)
-		return NEG_ERRNO();
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return -EBADFD;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return NEG_ERRNO();
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
-/*
- * The disk images, opened by gamevm and passed to QEMU as fds, so that the
- * QEMU user needs no access to them (and cannot reach any other image).
- * Done before the host is touched: a missing or unopenable image ends the
- * start here.
- */
-static int start_open_disks(struct start *s)
-{
-	const struct vm_config *c = s->l.c;
-
-	s->disk_fds = calloc(2 * c->n_disks + 1, sizeof(*s->disk_fds));
-	if (!s->disk_fds)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (size_t i = 0; i < c->n_disks; i++) {
-		const struct vm_disk *k = &c->disks[i];
-		bool ro = k->readonly || k->media == DISK_MEDIA_CDROM;
-
-		for (int pass = 0; pass < (ro ? 1 : 2); pass++) {
-			bool rw = pass == 1;
-			int fd = -1, r = open_disk_image(k->path, rw, &fd);
-
-			if (r == -EBADFD)
-				return log_error_errno(
-					r,
-					"%s:%u: [disk %s] path: '%s' is neither a file nor a block device.",
-					c->path, k->line, k->name, k->path);
-			if (r < 0)
-				return log_error_errno(
-					r, "%s:%u: [disk %s] path: cannot open '%s' %s: %m%s",
-					c->path, k->line, k->name, k->path,
-					rw ? "read-write" : "read-only",
-					r == -EROFS || (rw && r == -EACCES)
-						? " (set readonly = yes for an image that must not change)"
-						: "");
-			s->disk_fds[s->n_disk_fds++] =
-				(struct spawn_fd){ .src_fd = fd,
-						   .target_fd = PLAN_DISK_FD(i, !rw) };
-		}
-	}
-	return 0;
-}
-
-/* The plan's host devices as the supervisor checks them in query-pci. */
-static int start_hostdevs(struct start *s)
-{
-	size_t n = s->plan.n_hostdevs;
-
-	if (n == 0)
-		return 0;
-	s->hostdevs = calloc(n, sizeof(*s->hostdevs));
-	s->hostdev_addr = calloc(n, sizeof(*s->hostdev_addr));
-	s->hostdev_id = calloc(n, sizeof(*s->hostdev_id));
-	if (!s->hostdevs || !s->hostdev_addr || !s->hostdev_id)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (size_t i = 0; i < n; i++) {
-		format_pci_addr(&s->plan.hostdevs[i].host, s->hostdev_addr[i]);
-		/* The -device id qemu_argv_build() gives it (qemu-argv-devices.c). */
-		snprintf(s->hostdev_id[i], sizeof(s->hostdev_id[i]), "hostdev%zu", i);
-		s->hostdevs[i] = (struct supervise_hostdev){ .host = s->hostdev_addr[i],
-							     .qdev_id = s->hostdev_id[i] };
-	}
-	return 0;
-}
-
-/*
- * Journal, hugepages, VFIO. On failure what was done is undone here, so
- * the host is as before when this returns an error.
- */
-static int start_prepare_host(struct start *s, struct vm_dirs *d)
-{
-	_cleanup_(plan_diags_done) struct plan_diags diags = {};
-	struct prepare_params pp = { .h = &s->l.root,
-				     .c = s->l.c,
-				     .p = &s->plan,
-				     .f = &s->l.facts,
-				     .vfio = VFIO_OPTS_INIT };
-	int r, q;
-
-	if (s->switch_user) {
-		pp.vfio.uid = s->uid;
-		pp.vfio.gid = s->gid;
-	}
-	r = journal_create(d->run_fd, s->l.c->name, &s->journal);
-	if (r == -EEXIST)
-		return log_error_errno(r, "%s/%s appeared while we hold the lock.", d->run_path,
-				       JOURNAL_FILE);
-	if (r < 0)
-		return log_error_errno(r, "Failed to create the undo journal %s/%s: %m",
-				       d->run_path, JOURNAL_FILE);
-	s->prepared = true;
-	r = prepare_host(&pp, s->journal, &s->prep, &diags);
-	diags_flush(&diags);
-	if (r >= 0)
-		return 0;
-
-	if (r != -EINVAL)
-		log_error_errno(r, "Failed to prepare the host: %m");
-	q = prepare_teardown(s->journal, &s->l.root, &s->prep.vfio, &diags);
-	diags_flush(&diags);
-	s->prepared = false;
-	if (q < 0)
-		return log_error_errno(
-			q,
-			"Host preparation failed, and %zu change%s could not be undone (see above): fix it and run 'gamevm cleanup %s'.",
-			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
-			s->l.c->name);
-	return log_error_errno(
-		r, "Host preparation failed (see above); not starting. The host is as it was.");
-}
-
-/* After cont: the supervisor's on_running hook. */
-static void start_on_running(void *userdata)
-{
-	struct start *s = userdata;
-	_cleanup_(plan_diags_done) struct plan_diags diags = {};
-	int r;
-
-	/*
-	 * A VM that may start again keeps its hugepages reserved between runs
-	 * (the journal gives them back at the end, or 'gamevm cleanup').
-	 */
-	if (!s->prepared || s->may_restart)
-		return;
-	r = prepare_after_start(&s->l.root, s->journal, &s->prep, &diags);
-	diags_flush(&diags);
-	if (r < 0)
-		log_warning_errno(
-			r,
-			"Could not hand the hugepages over to QEMU (%m): if gamevm dies, 'gamevm cleanup %s' gives them back.",
-			s->l.c->name);
-}
-
-/* After the VM, on every way it ended: device health, then the journal backwards. */
-static int start_restore_host(struct start *s)
-{
-	_cleanup_(plan_diags_done) struct plan_diags diags = {};
-	size_t pending;
-	int r;
-
-	if (!s->prepared)
-		return 0;
-	s->prepared = false;
-	(void)prepare_after_vm(&s->l.root, &s->prep, &diags);
-	diags_flush(&diags);
-	pending = journal_pending(s->journal);
-	if (pending > 0)
-		log_info("Restoring the host (%zu change%s).", pending, pending == 1 ? "" : "s");
-	r = prepare_teardown(s->journal, &s->l.root, &s->prep.vfio, &diags);
-	diags_flush(&diags);
-	if (r < 0)
-		return log_error_errno(
-			r,
-			"%zu host change%s could not be undone (see above) and stay in %s/%s: fix it and run 'gamevm cleanup %s'.",
-			journal_pending(s->journal), journal_pending(s->journal) == 1 ? "" : "s",
-			s->l.run_dir, JOURNAL_FILE, s->l.c->name);
-	if (pending > 0)
-		log_info("The host is restored.");
-	return 0;
-}
-
 /*
  * accel = auto chose KVM: how long after cont a KVM internal error still
  * restarts the VM under TCG. OVMF's SEC and PEI phases, where a KVM that
@@ -539,7 +181,7 @@ static int start_restore_host(struct start *s)
 #define KVM_FALLBACK_S 10
 
 /* A line for systemd (Type=notify); not being under systemd is fine. */
-static void start_notify(const char *msg)
+void start_notify(const char *msg)
 {
 	int r = notify_send(msg);
 
@@ -624,7 +266,7 @@ static int start_replan_tcg(struct start *s, struct vm_dirs *d)
 }
 
 /* Whether one of the stop signals in mask (blocked) is pending; it stays pending. */
-static bool start_stop_pending(const sigset_t *mask)
+bool start_stop_pending(const sigset_t *mask)
 {
 	sigset_t pending;
 
@@ -732,92 +374,6 @@ static int start_run(struct start *s, const struct cli *cl, struct vm_dirs *d,
 	}
 }
 
-/*
- * on-poweroff = host-poweroff, the host put back: what SIGRTMIN+4 to PID 1
- * asks of systemd (poweroff.target); no program to start, which gamevm
- * cannot any more.
- */
-static void start_poweroff_host(const struct start *s)
-{
-	_cleanup_free_ char *comm = NULL;
-
-	if (s->l.root.proc_fd < 0 || read_one_line_at(s->l.root.proc_fd, "1/comm", &comm) < 0 ||
-	    !streq(comm, "systemd")) {
-		log_error(
-			"on-poweroff = host-poweroff: the host's init is not systemd ('/proc/1/comm' is '%s'), so gamevm cannot ask it to power off; power the host off yourself.",
-			strna(comm));
-		return;
-	}
-	log_notice("The guest powered off: powering the host off (on-poweroff = host-poweroff).");
-	start_notify("STATUS=Powering the host off");
-	if (kill(1, SIGRTMIN + 4) < 0)
-		log_error_errno(NEG_ERRNO(), "Failed to ask systemd (pid 1) to power off: %m");
-}
-
-/*
- * [vm] inhibit-sleep: a logind sleep lock while the VM runs (auto: with a
- * passed-through device, which does not survive the host suspending under
- * it). Held by systemd-inhibit running 'cat' on a pipe gamevm holds: when
- * gamevm ends, however it ends, the pipe closes and the lock goes. Started
- * before confinement, as root; a host without logind gets a notice.
- */
-static void start_inhibit_sleep(struct start *s)
-{
-	const struct vm_config *c = s->l.c;
-	_cleanup_free_ char *bin = NULL, *why = NULL, *reason = NULL;
-	int pipefd[2] = { -1, -1 };
-	struct spawn_opts o = SPAWN_OPTS_INIT;
-	int status, r;
-
-	if (c->inhibit_sleep == TRISTATE_OFF ||
-	    (c->inhibit_sleep == TRISTATE_AUTO && s->plan.n_hostdevs == 0))
-		return;
-	if (spawn_find_binary(s->l.root.root_fd, "systemd-inhibit", &bin) < 0) {
-		log_notice(
-			"No sleep inhibitor: systemd-inhibit is not installed; do not suspend the host while VM '%s' runs.",
-			c->name);
-		return;
-	}
-	if (asprintf(&reason, "--why=VM %s runs with a passed-through device", c->name) < 0 ||
-	    pipe2(pipefd, O_CLOEXEC) < 0) {
-		log_warning("No sleep inhibitor: out of resources.");
-		return;
-	}
-	const char *argv[] = { "systemd-inhibit",
-			       "--what=sleep",
-			       "--who=gamevm",
-			       reason,
-			       "--mode=block",
-			       "cat",
-			       NULL };
-	o.path = bin;
-	o.argv = (char **)argv;
-	o.drop_caps = false; /* logind takes the lock from root without asking polkit */
-	o.no_new_privs = false;
-	o.stdin_fd = pipefd[0];
-	o.pdeathsig = SIGTERM;
-	r = spawn_child(&o, "systemd-inhibit", &s->inhibitor, &why);
-	closep(&pipefd[0]);
-	if (r < 0) {
-		closep(&pipefd[1]);
-		log_notice("No sleep inhibitor: %s: %s.", strna(why), strerror(-r));
-		return;
-	}
-	/* Without logind it fails at once; with it, it holds on. */
-	if (child_wait(&s->inhibitor, 500, &status) == 0) {
-		char buf[128];
-
-		closep(&pipefd[1]);
-		log_notice(
-			"No sleep inhibitor: systemd-inhibit %s (is logind running?); do not suspend the host while VM '%s' runs.",
-			child_status_to_string(status, buf, sizeof(buf)), c->name);
-		return;
-	}
-	s->inhibitor_fd = pipefd[1];
-	log_info("Holding a sleep inhibitor while VM '%s' runs (systemd-inhibit, pid %d).", c->name,
-		 (int)s->inhibitor.pid);
-}
-
 int verb_start(const struct cli *cl)
 {
 	_cleanup_(start_done) struct start s = { .l = VM_LOAD_NULL,
@@ -887,6 +443,12 @@ int verb_start(const struct cli *cl)
 	r = start_replay_stale(&s, &d);
 	if (r < 0)
 		return r;
+	/* Not root: the host is 'gamevm prepare''s to change (cmd-prepare.c); see it is ready. */
+	if (!s.switch_user) {
+		r = start_verify_prepared(&s);
+		if (r < 0)
+			return r;
+	}
 	r = start_prepare_state(&s, &d);
 	if (r < 0)
 		return r;
@@ -898,7 +460,7 @@ int verb_start(const struct cli *cl)
 	if (r < 0)
 		return r;
 
-	child_opts(&s, &qemu_o);
+	start_child_opts(&s, &qemu_o);
 	qemu_o.argv = s.argv.v;
 	if (s.l.c->memory_lock || s.plan.n_hostdevs > 0)
 		qemu_o.rlimit_memlock = s.l.c->memory_bytes + MEMLOCK_SLACK;
@@ -909,7 +471,7 @@ int verb_start(const struct cli *cl)
 	if (s.l.c->tpm != TPM_NONE) {
 		struct swtpm_socket_opts so;
 
-		r = find_binary(&s, "swtpm", &swtpm_bin);
+		r = start_find_binary(&s, "swtpm", &swtpm_bin);
 		if (r < 0)
 			return r;
 		if (asprintf(&tpm_dir, "%s/%s", d.state_path, TPM_STATE_SUBDIR) < 0) {
@@ -922,7 +484,7 @@ int verb_start(const struct cli *cl)
 		r = swtpm_socket_argv(&so, &swtpm_argv);
 		if (r < 0)
 			return log_error_errno(r, "Failed to build the swtpm command line: %m");
-		child_opts(&s, &swtpm_o);
+		start_child_opts(&s, &swtpm_o);
 		swtpm_o.argv = swtpm_argv.v;
 	}
 
@@ -932,10 +494,12 @@ int verb_start(const struct cli *cl)
 			 s.l.c->name);
 		return SUPERVISE_EXIT_OK;
 	}
-	start_notify("STATUS=Preparing the host");
-	r = start_prepare_host(&s, &d);
-	if (r < 0)
-		return r;
+	if (s.switch_user) {
+		start_notify("STATUS=Preparing the host");
+		r = start_prepare_host(&s, &d);
+		if (r < 0)
+			return r;
+	}
 	testhook_point("prepared");
 
 	/* tuning/cpuset.c made QEMU a cgroup of its own when it held the slices. */

@@ -114,6 +114,24 @@ static const struct verb_help {
 			   "  systemctl start gamevm@win11     (the same, as a service)",
 	},
 	{
+		.verb = "prepare",
+		.usage = "prepare CONF",
+		.what = "As root, prepare the host for a VM that its [vm] user then starts\n"
+			"without root (gamevm start as that user, or systemctl --user start\n"
+			"gamevm@NAME): reserve the hugepages, move the [pci] devices to vfio-pci\n"
+			"and give /dev/vfio/GROUP to [vm] user, apply [tuning], hold a sleep\n"
+			"inhibitor; each change written to the undo journal first. Then hold\n"
+			"(READY=1 under systemd) until SIGTERM, SIGINT, SIGHUP or SIGQUIT, and put\n"
+			"the host back. As a service: gamevm-prepare@NAME.service.\n",
+		.flags = ARG_CONF | OPT_RUN_DIR | OPT_STATE_DIR | OPT_CONFIG_DIR,
+		.options = "",
+		.exit = "  0  the host was prepared, held and put back\n"
+			"  1  not root, the plan has errors, or the host could not be prepared\n"
+			"     (it is put back) or fully restored after\n" EXIT_USAGE,
+		.example =
+			"systemctl start gamevm-prepare@win11; systemctl --user start gamevm@win11",
+	},
+	{
 		.verb = "stop",
 		.usage = "stop NAME [--timeout S]",
 		.what = "Ask the supervisor ('gamevm start') of a running VM to stop it and wait\n"

@@ -34,6 +34,8 @@ static const struct verb {
 	{ "start", verb_start, 1, 1,
 	  "start CONF [--run-for S] [--timeout S]\n"
 	  "                      run the VM in the foreground until it ends" },
+	{ "prepare", verb_prepare, 1, 1,
+	  "prepare CONF        as root: prepare the host for a VM its user starts, hold, then undo" },
 	{ "stop", verb_stop, 1, 1,
 	  "stop NAME [--timeout S]\n"
 	  "                      shut the VM down (ACPI, then quit after S s, default 60)" },

@@ -223,6 +223,19 @@ static void on_step_timer(struct loop_source *s, void *userdata)
 }
 
 /*
+ * Whether the end of this QEMU is the end of the service, for systemd's
+ * STOPPING=1: not when QEMU is only replaced, under TCG or by a restart
+ * policy (systemd would wait for gamevm to exit and never see it run
+ * again); a stop that was asked for is always one.
+ */
+static bool sv_service_stopping(const struct sv *sv)
+{
+	if (sv->stop_requested)
+		return true;
+	return !sv->retry_tcg && !sv->p->may_restart;
+}
+
+/*
  * graceful: ACPI power button first (the guest was running); else straight
  * to quit (it never ran, or it cannot be trusted to run on: swtpm is gone).
  */
@@ -248,8 +261,7 @@ void sv_stop_begin(struct sv *sv, bool graceful, unsigned timeout_s, const char 
 	sv->startup_timer = loop_source_free(sv->startup_timer);
 	sv->kvm_window = loop_source_free(sv->kvm_window);
 	sv_set_state(sv, VM_STATE_STOPPING);
-	/* The service is not stopping when QEMU is only replaced (nor was it ready). */
-	if (!sv->retry_tcg) {
+	if (sv_service_stopping(sv)) {
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=Stopping (%s)", why);
@@ -414,7 +426,8 @@ static void on_qemu_exit(struct loop_source *s, int error, void *userdata)
 	}
 	if (sv->phase != PHASE_STOPPING) {
 		sv->phase = PHASE_STOPPING;
-		sv_notify("STOPPING=1");
+		if (sv_service_stopping(sv))
+			sv_notify("STOPPING=1");
 	}
 	sv_set_state(sv, VM_STATE_STOPPING);
 

@@ -382,9 +382,8 @@ int vm_lock_probe(int run_fd, pid_t *ret_pid)
 }
 
 static const char *const vm_state_names[_VM_STATE_MAX] = {
-	[VM_STATE_STARTING] = "starting",
-	[VM_STATE_RUNNING] = "running",
-	[VM_STATE_PAUSED] = "paused",
+	[VM_STATE_STARTING] = "starting", [VM_STATE_PREPARED] = "prepared",
+	[VM_STATE_RUNNING] = "running",	  [VM_STATE_PAUSED] = "paused",
 	[VM_STATE_STOPPING] = "stopping",
 };
 

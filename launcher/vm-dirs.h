@@ -120,6 +120,7 @@ enum vm_state {
 	VM_STATE_RUNNING,  /* cont sent */
 	VM_STATE_PAUSED,   /* guest stopped (STOP event) */
 	VM_STATE_STOPPING, /* stop sequence under way */
+	VM_STATE_PREPARED, /* gamevm prepare holds the host prepared; no QEMU */
 	_VM_STATE_MAX,
 	_VM_STATE_INVALID = -EINVAL,
 };

@@ -19,6 +19,8 @@ PACKAGES=(
 	groff-base man-db debhelper zsh
 	# tests/integration/test-snapshot.py: reflinks on a loop-mounted btrfs
 	btrfs-progs
+	# tests/integration/test-systemd.py: gamevm@.service under a real systemd
+	systemd-container
 )
 
 missing=()

@@ -72,7 +72,7 @@ expect()
 	fi
 }
 
-all_verbs="check cleanup cmdline help import-libvirt iommu list restore snapshot start status stop topology"
+all_verbs="check cleanup cmdline help import-libvirt iommu list prepare restore snapshot start status stop topology"
 expect "$all_verbs" gamevm ""
 expect "start status stop" gamevm st
 expect "$all_verbs" gamevm --json ""

@@ -20,7 +20,10 @@ may be left:
   - a full state directory (tmpfs too small for the NVRAM copy) and a
     read-only one: a clear error, nothing half-written, the host untouched;
   - two `gamevm start` of the same VM at once, three times: exactly one
-    wins, the other says the VM is already running.
+    wins, the other says the VM is already running;
+  - `gamevm prepare` as root, then `gamevm start` as the VM's user (no
+    root): the user's run changes nothing, stopping prepare puts the host
+    back; without prepare, the user's start is refused and says what to do.
 
 Runs as root. Exit 77 = skipped (not root, or QEMU/swtpm/OVMF/the gamevm
 user missing), except under CI=true.
@@ -338,6 +341,61 @@ def test_racing_starts(env):
     print("  3 rounds: one start ran, the other was refused each time")
 
 
+def test_prepare_then_user(env):
+    """gamevm prepare (root) holds the host ready; the [vm] user starts the VM without root;
+    stopping prepare puts the host back. Without prepare, the user's start says what to do."""
+    before = snapshot()
+    user = pwd.getpwnam("gamevm")
+    home = os.path.join(env.tmp, "user")
+    for d in ("run", "state"):
+        os.makedirs(os.path.join(home, d), exist_ok=True)
+        os.chown(os.path.join(home, d), user.pw_uid, user.pw_gid)
+    os.chmod(home, 0o755)
+    as_user = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
+               GAMEVM, "--run-dir", os.path.join(home, "run"), "--state-dir",
+               os.path.join(home, "state"), "start", "--run-for", "2", "--timeout", "1",
+               env.conf]
+
+    # Not prepared: refused, naming gamevm prepare, nothing run.
+    p = subprocess.run(as_user, capture_output=True, text=True, timeout=120)
+    check(p.returncode == 1 and f"sudo gamevm prepare {NAME}" in p.stderr,
+          f"user start without prepare: {p.returncode}\n{p.stdout}{p.stderr}")
+    check(snapshot() == before, "a refused user start changed the host")
+
+    log = open(os.path.join(env.tmp, "prepare.log"), "w+")
+    prep = subprocess.Popen([GAMEVM, *env.args("prepare", env.conf)], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            log.seek(0)
+            if "The host is prepared" in log.read():
+                break
+            check(prep.poll() is None, "gamevm prepare exited")
+            time.sleep(0.2)
+        log.seek(0)
+        text = log.read()
+        check("The host is prepared" in text, text)
+        check(snapshot() != before, "prepare changed nothing")
+        p = subprocess.run(as_user, capture_output=True, text=True, timeout=180)
+        check(p.returncode == 0, f"user start: {p.returncode}\n{p.stdout}{p.stderr}")
+        check("Not running as root: using the host as 'gamevm prepare' left it" in p.stderr,
+              p.stderr)
+        check("Pinned vCPU" in p.stderr, "the user's vCPUs were not pinned")
+        prep.send_signal(signal.SIGTERM)
+        rc = prep.wait(timeout=60)
+        log.seek(0)
+        text = log.read()
+        check(rc == 0, f"prepare exited {rc}:\n{text}")
+    finally:
+        if prep.poll() is None:
+            prep.kill()
+            prep.wait()
+    after = snapshot()
+    check(after == before, f"host differs after prepare ended:\n{diff(before, after)}\n{text}")
+    print("  prepared by root, run by the user 'gamevm', put back by stopping prepare")
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root")
@@ -354,7 +412,7 @@ def main():
         skip("no 2M hugepage pool on this host")
 
     tests = [test_full_and_readonly_state, test_child_crashes, test_racing_starts,
-             test_kill_points]
+             test_prepare_then_user, test_kill_points]
     only = sys.argv[1:]
     tmp = tempfile.mkdtemp(prefix="gamevm-faults-")
     os.chmod(tmp, 0o755)

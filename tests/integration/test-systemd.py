@@ -119,8 +119,11 @@ save()
 out["poweroff_started"] = time.monotonic()
 save()
 subprocess.run(["systemctl", "start", "--no-block", "gamevm@off"])
-time.sleep(300)
+time.sleep(90)
 out["poweroff_timed_out"] = True
+out["off"] = show("gamevm@off")
+out["journal_off"] = subprocess.run(["journalctl", "-u", "gamevm@off", "--no-pager", "-o", "cat"],
+                                    capture_output=True, text=True).stdout[-20000:]
 save()
 """
 
@@ -170,7 +173,8 @@ def main():
 
         # The units as installed, pointing at this build.
         units = {}
-        for rel in ("systemd/gamevm@.service", "systemd/user/gamevm@.service"):
+        for rel in ("systemd/gamevm@.service", "systemd/gamevm-prepare@.service",
+                    "systemd/user/gamevm@.service"):
             with open(os.path.join(BUILD, rel)) as f:
                 text = f.read()
             bindir = [l for l in text.splitlines() if l.startswith("ExecStart=")][0]
@@ -179,14 +183,16 @@ def main():
         vdir = os.path.join(tmp, "verify")
         os.makedirs(vdir)
         for rel, text in units.items():
-            name = "gamevm@demo.service" if "user" not in rel else "gamevm-user@demo.service"
+            name = {"systemd/gamevm@.service": "gamevm@demo.service",
+                    "systemd/gamevm-prepare@.service": "gamevm-prepare@demo.service",
+                    "systemd/user/gamevm@.service": "gamevm-user@demo.service"}[rel]
             with open(os.path.join(vdir, name), "w") as f:
                 f.write(text)
             p = subprocess.run(["systemd-analyze", "verify", "--man=no",
                                 os.path.join(vdir, name)], capture_output=True, text=True)
             check(p.returncode == 0 and not p.stdout.strip() and
                   "gamevm" not in p.stderr, f"systemd-analyze verify {rel}: {p.stdout}{p.stderr}")
-        print("ok: systemd-analyze verify of both units")
+        print("ok: systemd-analyze verify of the three units")
 
         # The container's root: this machine's, with a tmpfs on top.
         os.makedirs(ns)
@@ -208,7 +214,18 @@ def main():
             os.chmod(full, mode)
 
         put("/etc/machine-id", os.urandom(16).hex() + "\n")
+        # The guest's kernel and initrd inside: the container has its own /tmp.
+        guest = os.path.join(root, "var/lib/gvtest")
+        os.makedirs(guest)
+        for f in (kernel, initrd):
+            shutil.copy(f, guest)
+        kernel, initrd = (os.path.join("/var/lib/gvtest", os.path.basename(f))
+                          for f in (kernel, initrd))
         put("/etc/systemd/system/gamevm@.service", units["systemd/gamevm@.service"])
+        # The demo's firmware ignores the power button: quit after 3 s, not 60.
+        put("/etc/systemd/system/gamevm@demo.service.d/timeout.conf",
+            f"[Service]\nExecStart=\nExecStart={GAMEVM} --config-dir /etc/gamevm start "
+            "--timeout 3 %i\n")
         put("/etc/systemd/system/gvtest.target", TARGET)
         put("/etc/systemd/system/gvtest.service", SERVICE)
         put("/usr/local/libexec/gvtest.py", INSIDE, 0o755)
@@ -248,7 +265,7 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
         p = subprocess.run(["systemd-nspawn", "-D", root, "--boot", "--keep-unit",
                             "--register=no", "--link-journal=no", "--console=pipe", "-q",
                             f"--bind={out}:/out", "systemd.unit=gvtest.target"],
-                           capture_output=True, text=True, timeout=480)
+                           capture_output=True, text=True, timeout=400)
         took = time.monotonic() - t0
         try:
             with open(os.path.join(out, "result.json")) as f:
@@ -280,16 +297,19 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
         print(f"stop: rc {res['stop_rc']} in {res['stop_s']:.1f} s: {s}")
         check(res["stop_rc"] == 0 and s.get("ActiveState") == "inactive", s)
         check(s.get("Result") == "success" and s.get("ExecMainStatus") == "0", s)
-        check(res["stop_s"] < 120, f"stop took {res['stop_s']:.1f} s, over TimeoutStopSec")
+        check(res["stop_s"] < 3 + 15 + 10, f"stop took {res['stop_s']:.1f} s")
 
         check(not res.get("poweroff_timed_out"),
-              "the guest of 'off' powered off, but the container was not powered off")
+              f"the container was not powered off: {res.get('off')}\n{res.get('journal_off')}")
         print("ok: the guest powered off and so did the container (on-poweroff = host-poweroff)")
         return 0
     finally:
         for m in reversed(mounted):
             subprocess.run(["umount", "-l", m])
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("GVTEST_KEEP"):
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What gamevm start makes before the host is touched: the per-VM NVRAM copy
+ * and TPM state (made once), and the disk images opened for QEMU.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "nvram.h"
+#include "start.h"
+#include "tpm.h"
+
+int start_find_binary(struct start *s, const char *name, char **ret)
+{
+	int r = spawn_find_binary(s->l.root.root_fd, name, ret);
+
+	if (r < 0)
+		return log_error_errno(r, "Cannot find '%s' (install swtpm and swtpm-tools): %m",
+				       name);
+	return 0;
+}
+
+/* NVRAM copy and TPM state: made once, never overwritten. */
+int start_prepare_state(struct start *s, struct vm_dirs *d)
+{
+	int r;
+
+	if (s->plan.nvram_path && s->plan.fw_vars_template) {
+		const char *base = strrchr(s->plan.nvram_path, '/');
+
+		base = base ? base + 1 : s->plan.nvram_path;
+		r = nvram_copy_once(s->l.root.root_fd, s->plan.fw_vars_template, d->state_fd, base,
+				    s->uid, s->gid);
+		if (r < 0)
+			return log_error_errno(
+				r, "Failed to copy the UEFI variable store '%s' to '%s': %m",
+				s->plan.fw_vars_template, s->plan.nvram_path);
+		if (r > 0)
+			log_info("Copied the UEFI variable store %s to %s.",
+				 s->plan.fw_vars_template, s->plan.nvram_path);
+	}
+
+	if (s->l.c->tpm != TPM_NONE) {
+		_cleanup_free_ char *setup = NULL, *swtpm = NULL, *localca = NULL, *why = NULL;
+		struct tpm_setup t;
+
+		r = start_find_binary(s, "swtpm_setup", &setup);
+		if (r >= 0)
+			r = start_find_binary(s, "swtpm", &swtpm);
+		if (r >= 0)
+			r = start_find_binary(s, "swtpm_localca", &localca);
+		if (r < 0)
+			return r;
+		t = (struct tpm_setup){
+			.swtpm_setup_binary = setup,
+			.swtpm_binary = swtpm,
+			.localca_binary = localca,
+			.localca_options =
+				file_exists_at(s->l.root.root_fd, "etc/swtpm-localca.options") > 0
+					? "/etc/swtpm-localca.options"
+					: NULL,
+			.vm_name = s->l.c->name,
+			.uuid = s->plan.uuid,
+			.user_name = s->user,
+			.uid = s->switch_user ? s->uid : (uid_t)-1,
+			.gid = s->switch_user ? s->gid : (gid_t)-1,
+			.groups = s->switch_user ? s->groups : NULL,
+			.n_groups = s->switch_user ? s->n_groups : 0,
+			.log_fd = d->swtpm_log_fd,
+		};
+		r = tpm_manufacture(d->state_fd, d->state_path, &t, &why);
+		if (r < 0)
+			return log_error_errno(r, "Failed to manufacture the TPM: %s: %m",
+					       strna(why));
+		if (r > 0)
+			log_info(
+				"Manufactured TPM 2.0 state in %s/%s (EK and platform certificates, sha256 PCRs).",
+				d->state_path, TPM_STATE_SUBDIR);
+	}
+	return 0;
+}
+
+/*
+ * Opens one disk image for QEMU. Not following a FIFO or a socket into a
+ * blocking open: O_NONBLOCK, then only regular files and block devices.
+ */
+static int open_disk_image(const char *path, bool rw, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int fl;
+
+	fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NEG_ERRNO();
+	if (fstat(fd, &st) < 0)
+		return NEG_ERRNO();
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -EBADFD;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return NEG_ERRNO();
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/*
+ * The disk images, opened by gamevm and passed to QEMU as fds, so that the
+ * QEMU user needs no access to them (and cannot reach any other image).
+ * Done before the host is touched: a missing or unopenable image ends the
+ * start here.
+ */
+int start_open_disks(struct start *s)
+{
+	const struct vm_config *c = s->l.c;
+
+	s->disk_fds = calloc(2 * c->n_disks + 1, sizeof(*s->disk_fds));
+	if (!s->disk_fds)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct vm_disk *k = &c->disks[i];
+		bool ro = k->readonly || k->media == DISK_MEDIA_CDROM;
+
+		for (int pass = 0; pass < (ro ? 1 : 2); pass++) {
+			bool rw = pass == 1;
+			int fd = -1, r = open_disk_image(k->path, rw, &fd);
+
+			if (r == -EBADFD)
+				return log_error_errno(
+					r,
+					"%s:%u: [disk %s] path: '%s' is neither a file nor a block device.",
+					c->path, k->line, k->name, k->path);
+			if (r < 0)
+				return log_error_errno(
+					r, "%s:%u: [disk %s] path: cannot open '%s' %s: %m%s",
+					c->path, k->line, k->name, k->path,
+					rw ? "read-write" : "read-only",
+					r == -EROFS || (rw && r == -EACCES)
+						? " (set readonly = yes for an image that must not change)"
+						: "");
+			s->disk_fds[s->n_disk_fds++] =
+				(struct spawn_fd){ .src_fd = fd,
+						   .target_fd = PLAN_DISK_FD(i, !rw) };
+		}
+	}
+	return 0;
+}
