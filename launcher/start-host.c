@@ -254,7 +254,8 @@ void start_inhibit_sleep(struct start *s)
 			c->name);
 		return;
 	}
-	if (asprintf(&reason, "--why=VM %s runs with a passed-through device", c->name) < 0 ||
+	if (asprintf(&reason, "--why=VM %s runs%s", c->name,
+		     s->plan.n_hostdevs > 0 ? " with a passed-through device" : "") < 0 ||
 	    pipe2(pipefd, O_CLOEXEC) < 0) {
 		log_warning("No sleep inhibitor: out of resources.");
 		return;

@@ -53,6 +53,7 @@ def check(cond, msg):
 DEMO_EXTRA = """
 on-crash = restart
 restart-limit = 3
+inhibit-sleep = yes
 """
 
 # Runs inside the container as gvtest.service; results as JSON in /out.
@@ -78,6 +79,9 @@ def save():
     with open("/out/result.json", "w") as f:
         json.dump(out, f, indent=1)
 
+# logind (and D-Bus) for the sleep inhibitor; the test target starts nothing by itself.
+out["logind"] = subprocess.run(["systemctl", "start", "systemd-logind"], capture_output=True,
+                               text=True).returncode
 t0 = time.monotonic()
 p = subprocess.run(["systemctl", "start", "gamevm@demo"], capture_output=True, text=True)
 out["start_rc"] = p.returncode
@@ -85,6 +89,8 @@ out["start_s"] = time.monotonic() - t0
 out["start_stderr"] = p.stderr
 out["after_start"] = show("gamevm@demo")
 out["status_after_start"] = status()
+out["inhibitors"] = subprocess.run(["systemd-inhibit", "--list", "--no-pager"],
+                                   capture_output=True, text=True).stdout
 save()
 
 first = out["status_after_start"].get("qemu_pid", 0)
@@ -111,6 +117,8 @@ p = subprocess.run(["systemctl", "stop", "gamevm@demo"], capture_output=True, te
 out["stop_rc"] = p.returncode
 out["stop_s"] = time.monotonic() - t0
 out["after_stop"] = show("gamevm@demo")
+out["inhibitors_after_stop"] = subprocess.run(["systemd-inhibit", "--list", "--no-pager"],
+                                              capture_output=True, text=True).stdout
 out["journal"] = subprocess.run(["journalctl", "-u", "gamevm@demo", "--no-pager", "-o", "cat"],
                                 capture_output=True, text=True).stdout[-20000:]
 save()
@@ -282,6 +290,15 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
         check(a.get("ActiveState") == "active" and a.get("SubState") == "running", a)
         check(a.get("StatusText", "").startswith("Running: 2 vCPUs pinned"), a)
         check(res["status_after_start"].get("state") == "running", res["status_after_start"])
+
+        if res.get("logind") == 0:
+            print(f"inhibitors while running: {res.get('inhibitors')!r}")
+            check("gamevm" in res.get("inhibitors", "") and "VM demo runs" in res.get("inhibitors", ""),
+                  f"no sleep inhibitor of gamevm: {res.get('inhibitors')}")
+            check("gamevm" not in res.get("inhibitors_after_stop", ""),
+                  f"the inhibitor outlived the VM: {res.get('inhibitors_after_stop')}")
+        else:
+            print("logind did not start in the container: the sleep inhibitor is not checked")
 
         c = res.get("after_crash", {})
         print(f"after the crash: {c}; StatusText seen: {res.get('status_texts_during_crash')}")
