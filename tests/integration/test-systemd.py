@@ -92,6 +92,13 @@ out["status_after_start"] = status()
 out["inhibitors"] = subprocess.run(["systemd-inhibit", "--list", "--no-pager"],
                                    capture_output=True, text=True).stdout
 save()
+if p.returncode != 0:
+    # Nothing more to see: say why and end the container now.
+    out["journal"] = subprocess.run(["journalctl", "-u", "gamevm@demo", "--no-pager", "-o",
+                                     "cat"], capture_output=True, text=True).stdout[-20000:]
+    save()
+    subprocess.run(["systemctl", "poweroff", "--no-block"])
+    raise SystemExit(0)
 
 first = out["status_after_start"].get("qemu_pid", 0)
 if first:
@@ -270,9 +277,14 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
             mounted.append("/run/systemd/nspawn")
 
         t0 = time.monotonic()
+        # nspawn puts a tmpfs on the container's /tmp: the tree under test, wherever it
+        # is, is bound in at the same path.
+        binds = sorted({SRC, BUILD, os.path.dirname(GAMEVM)})
+        binds = [b for b in binds if not any(b != o and b.startswith(o + "/") for o in binds)]
         p = subprocess.run(["systemd-nspawn", "-D", root, "--boot", "--keep-unit",
                             "--register=no", "--link-journal=no", "--console=pipe", "-q",
-                            f"--bind={out}:/out", "systemd.unit=gvtest.target"],
+                            f"--bind={out}:/out", *[f"--bind-ro={b}" for b in binds],
+                            "systemd.unit=gvtest.target"],
                            capture_output=True, text=True, timeout=400)
         took = time.monotonic() - t0
         try:
@@ -286,7 +298,8 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
 
         a = res["after_start"]
         print(f"start: rc {res['start_rc']} in {res['start_s']:.1f} s: {a}")
-        check(res["start_rc"] == 0, f"systemctl start failed: {res['start_stderr']}")
+        check(res["start_rc"] == 0,
+              f"systemctl start failed: {res['start_stderr']}\n{res.get('journal', '')}")
         check(a.get("ActiveState") == "active" and a.get("SubState") == "running", a)
         check(a.get("StatusText", "").startswith("Running: 2 vCPUs pinned"), a)
         check(res["status_after_start"].get("state") == "running", res["status_after_start"])
