@@ -157,6 +157,36 @@ int write_string_at(int dirfd, const char *path, const char *s)
 	return 0;
 }
 
+int write_file_atomic_at(int dirfd, const char *name, const char *text, mode_t mode)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text), off = 0;
+	char tmp[256];
+	int r = 0;
+
+	if (strchr(name, '/') || (size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
+		return -EINVAL;
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return NEG_ERRNO();
+	if (fchmod(fd, mode) < 0) /* not the umask's idea of it */
+		r = NEG_ERRNO();
+	while (r == 0 && off < len) {
+		ssize_t n = RETRY_EINTR(write(fd, text + off, len - off));
+
+		if (n < 0)
+			r = NEG_ERRNO();
+		else
+			off += (size_t)n;
+	}
+	if (r == 0 && (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0))
+		r = NEG_ERRNO();
+	if (r < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
 int file_exists_at(int dirfd, const char *path)
 {
 	struct stat st;

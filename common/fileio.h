@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Reads at most max bytes; -EFBIG if the file is longer. Result NUL-terminated. */
 int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
@@ -25,6 +26,12 @@ int read_hex_at(int dirfd, const char *path, uint64_t *ret);
 int read_link_basename_at(int dirfd, const char *path, char **ret);
 /* Writes s (no newline added) with one write(2), as sysfs wants. */
 int write_string_at(int dirfd, const char *path, const char *s);
+/*
+ * dirfd/name (no '/') replaced atomically by text: a ".name.tmp" beside it,
+ * written, chmod'ed to mode, fsync'ed and renamed over. Whoever reads name
+ * sees the old or the new file, never half of one.
+ */
+int write_file_atomic_at(int dirfd, const char *name, const char *text, mode_t mode);
 /* 1 if path exists, 0 if not, negative errno on other errors. */
 int file_exists_at(int dirfd, const char *path);
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct cli {
@@ -22,6 +23,7 @@ struct cli {
 	unsigned run_for_s; /* --run-for S (start): stop after S seconds, 0 = never */
 	bool list;	    /* --list (snapshot): list instead of taking one */
 	const char *output; /* -o FILE (import-libvirt): where the config goes, NULL: stdout */
+	uint64_t t0_usec;   /* CLOCK_MONOTONIC when gamevm started, for start's timing line */
 };
 
 int verb_cmdline(const struct cli *c);
@@ -47,6 +49,8 @@ int verb_snapshot(const struct cli *c);
 int verb_restore(const struct cli *c);
 /* A libvirt domain XML to a gamevm config (docs/import-libvirt.md). */
 int verb_import_libvirt(const struct cli *c);
+/* gamevm's verb: runs gamevm-import-libvirt, which has verb_import_libvirt (cmd-import-exec.c). */
+int verb_import_libvirt_exec(const struct cli *c);
 
 /*
  * For stop and status: opens --run-dir/NAME and checks its lock is held.

@@ -63,6 +63,8 @@ void start_done(struct start *s)
 	free(s->disk_fds);
 	/* EOF on its stdin ends systemd-inhibit, and with it the lock. */
 	closep(&s->inhibitor_fd);
+	if (s->hk_cpus)
+		CPU_FREE(s->hk_cpus);
 	if (s->inhibitor.pid > 0 && child_wait(&s->inhibitor, 2000, NULL) < 0)
 		child_kill_and_reap(&s->inhibitor);
 }
@@ -225,6 +227,7 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 					  : 0,
 		.result = result,
 		.may_restart = s->may_restart,
+		.t0_usec = cl->t0_usec,
 	});
 }
 
@@ -374,6 +377,28 @@ static int start_run(struct start *s, const struct cli *cl, struct vm_dirs *d,
 	}
 }
 
+/*
+ * The plan's housekeeping CPUs as a CPU set, for the children to start on:
+ * what they create later inherits it (spawn.h).
+ */
+static int start_housekeeping_cpus(struct start *s)
+{
+	unsigned max = 0;
+
+	if (s->plan.n_housekeeping == 0)
+		return 0;
+	for (size_t i = 0; i < s->plan.n_housekeeping; i++)
+		max = MAX(max, s->plan.housekeeping[i]);
+	s->hk_cpus = CPU_ALLOC(max + 1);
+	if (!s->hk_cpus)
+		return -ENOMEM;
+	s->hk_cpus_size = CPU_ALLOC_SIZE(max + 1);
+	CPU_ZERO_S(s->hk_cpus_size, s->hk_cpus);
+	for (size_t i = 0; i < s->plan.n_housekeeping; i++)
+		CPU_SET_S(s->plan.housekeeping[i], s->hk_cpus_size, s->hk_cpus);
+	return 0;
+}
+
 int verb_start(const struct cli *cl)
 {
 	_cleanup_(start_done) struct start s = { .l = VM_LOAD_NULL,
@@ -462,6 +487,11 @@ int verb_start(const struct cli *cl)
 
 	start_child_opts(&s, &qemu_o);
 	qemu_o.argv = s.argv.v;
+	r = start_housekeeping_cpus(&s);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+	qemu_o.cpus = s.hk_cpus;
+	qemu_o.cpus_size = s.hk_cpus_size;
 	if (s.l.c->memory_lock || s.plan.n_hostdevs > 0)
 		qemu_o.rlimit_memlock = s.l.c->memory_bytes + MEMLOCK_SLACK;
 	r = start_check_memlock(&s, qemu_o.rlimit_memlock);
@@ -486,6 +516,8 @@ int verb_start(const struct cli *cl)
 			return log_error_errno(r, "Failed to build the swtpm command line: %m");
 		start_child_opts(&s, &swtpm_o);
 		swtpm_o.argv = swtpm_argv.v;
+		swtpm_o.cpus = s.hk_cpus;
+		swtpm_o.cpus_size = s.hk_cpus_size;
 	}
 
 	/* A stop asked for while the state was prepared: before the first host change. */

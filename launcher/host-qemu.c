@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "host.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -418,10 +419,78 @@ void host_qemu_done(struct host_qemu *q)
 	*q = (struct host_qemu){};
 }
 
-int host_qemu_probe(const struct host_root *h, const char *binary, struct host_qemu *ret)
+/*
+ * The cache of what QEMU answered (cache_dir_fd/QEMU_CACHE_FILE): its first
+ * line names the binary and its identity (device, inode, size, mtime), then
+ * the -version output, a separator line, the -machine help output. Another
+ * binary, or this one replaced or upgraded, misses. It saves two runs of
+ * QEMU (about 35 ms) on every start and cmdline. Only a root-owned file
+ * that nobody else can write is believed.
+ */
+#define QEMU_CACHE_FILE "qemu-probe.cache"
+#define QEMU_CACHE_SEP	"\n--- -machine help ---\n"
+#define QEMU_CACHE_MAX	(256 * 1024)
+
+static int qemu_cache_key(const struct host_root *h, const char *rel, char **ret)
+{
+	struct stat st;
+
+	if (fstatat(h->root_fd, rel, &st, 0) < 0)
+		return NEG_ERRNO();
+	return asprintf(ret, "/%s %llu %llu %lld %lld.%09ld", rel, (unsigned long long)st.st_dev,
+			(unsigned long long)st.st_ino, (long long)st.st_size,
+			(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+/* 1 and the two outputs when the cache holds them for key, 0 when not. */
+static int qemu_cache_read(int dir_fd, const char *key, char **ret_version, char **ret_machines)
+{
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	size_t klen = strlen(key);
+	char *sep;
+
+	/* The run directory is root's: a file there that is not is no cache of ours. */
+	if (fstatat(dir_fd, QEMU_CACHE_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return 0;
+	if (read_full_file_at(dir_fd, QEMU_CACHE_FILE, QEMU_CACHE_MAX, &text, NULL) < 0)
+		return 0;
+	if (strncmp(text, key, klen) != 0 || text[klen] != '\n')
+		return 0;
+	sep = strstr(text + klen + 1, QEMU_CACHE_SEP);
+	if (!sep)
+		return 0;
+	*sep = 0;
+	*ret_version = strdup(text + klen + 1);
+	*ret_machines = strdup(sep + strlen(QEMU_CACHE_SEP));
+	if (!*ret_version || !*ret_machines) {
+		free(*ret_version);
+		free(*ret_machines);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+/* Best effort: a cache that cannot be written is only a slower next start. */
+static void qemu_cache_write(int dir_fd, const char *key, const char *version, const char *machines)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (geteuid() != 0 ||
+	    asprintf(&text, "%s\n%s%s%s", key, version, QEMU_CACHE_SEP, machines) < 0)
+		return;
+	(void)write_file_atomic_at(dir_fd, QEMU_CACHE_FILE, text, 0644);
+}
+
+int host_qemu_probe_cached(const struct host_root *h, const char *binary, int cache_dir_fd,
+			   struct host_qemu *ret)
 {
 	_cleanup_(host_qemu_done) struct host_qemu q = {};
-	_cleanup_free_ char *rel = NULL, *version = NULL, *machines = NULL;
+	_cleanup_free_ char *rel = NULL, *version = NULL, *machines = NULL, *key = NULL;
+	bool cached = false;
 	int r;
 
 	r = qemu_find_binary(h, binary, &rel);
@@ -431,18 +500,35 @@ int host_qemu_probe(const struct host_root *h, const char *binary, struct host_q
 		q.binary = NULL;
 		return -ENOMEM;
 	}
+	if (cache_dir_fd >= 0 && h->is_real && qemu_cache_key(h, rel, &key) >= 0) {
+		r = qemu_cache_read(cache_dir_fd, key, &version, &machines);
+		if (r < 0)
+			return r;
+		cached = r > 0;
+	}
 
-	r = qemu_run(h, rel, q.binary, (const char *const[]){ "-version", NULL }, &version);
-	if (r < 0)
-		return r;
+	if (!cached) {
+		r = qemu_run(h, rel, q.binary, (const char *const[]){ "-version", NULL }, &version);
+		if (r < 0)
+			return r;
+	}
+	/* The parsers cut the text up: what goes into the cache is copied first. */
+	if (!cached && key) {
+		r = qemu_run(h, rel, q.binary, (const char *const[]){ "-machine", "help", NULL },
+			     &machines);
+		if (r < 0)
+			return r;
+		qemu_cache_write(cache_dir_fd, key, version, machines);
+	}
 	r = parse_version(version, &q);
 	if (r < 0)
 		return r;
-
-	r = qemu_run(h, rel, q.binary, (const char *const[]){ "-machine", "help", NULL },
-		     &machines);
-	if (r < 0)
-		return r;
+	if (!machines) {
+		r = qemu_run(h, rel, q.binary, (const char *const[]){ "-machine", "help", NULL },
+			     &machines);
+		if (r < 0)
+			return r;
+	}
 	r = parse_machines(machines, &q);
 	if (r < 0)
 		return r;
@@ -453,6 +539,11 @@ int host_qemu_probe(const struct host_root *h, const char *binary, struct host_q
 	*ret = q;
 	q = (struct host_qemu){};
 	return 0;
+}
+
+int host_qemu_probe(const struct host_root *h, const char *binary, struct host_qemu *ret)
+{
+	return host_qemu_probe_cached(h, binary, -1, ret);
 }
 
 int host_qemu_resolve_machine(const struct host_qemu *q, const char *name, char **ret)

@@ -335,6 +335,12 @@ struct host_qemu {
  * the root's usr/bin, usr/local/bin and bin when not absolute).
  */
 int host_qemu_probe(const struct host_root *h, const char *binary, struct host_qemu *ret);
+/*
+ * The same, with what QEMU answered kept in cache_dir_fd (the run
+ * directory) for as long as the binary stays the same file; -1: no cache.
+ */
+int host_qemu_probe_cached(const struct host_root *h, const char *binary, int cache_dir_fd,
+			   struct host_qemu *ret);
 void host_qemu_done(struct host_qemu *q);
 /* Resolves an alias ("q35") to the concrete machine type, or copies name. */
 int host_qemu_resolve_machine(const struct host_qemu *q, const char *name, char **ret);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "config-build.h"
@@ -51,7 +52,7 @@ static const struct verb {
 	  "                      the snapshots of NAME (or of every VM)" },
 	{ "restore", verb_restore, 2, 2,
 	  "restore NAME TAG    put the VM's disk images back as snapshot TAG has them" },
-	{ "import-libvirt", verb_import_libvirt, 1, 1,
+	{ "import-libvirt", verb_import_libvirt_exec, 1, 1,
 	  "import-libvirt DOMAIN.xml [-o NAME.conf]\n"
 	  "                      convert a libvirt domain ('virsh dumpxml') to a config" },
 };
@@ -62,6 +63,14 @@ static const struct verb *verb_find(const char *name)
 		if (streq(name, verbs[i].name))
 			return &verbs[i];
 	return NULL;
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void help(FILE *f);
@@ -156,6 +165,7 @@ int main(int argc, char **argv)
 	 * before exec (spawn.c).
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	c.t0_usec = now_usec();
 	log_setup();
 
 	/* Options may come before or after the verb: "gamevm cmdline --json X". */
@@ -238,7 +248,7 @@ int main(int argc, char **argv)
 		log_error("Usage: gamevm %s", v->usage);
 		return 2;
 	}
-	if (c.output && v->run != verb_import_libvirt) {
+	if (c.output && v->run != verb_import_libvirt_exec) {
 		log_error("-o/--output is an option of import-libvirt only.");
 		return 2;
 	}

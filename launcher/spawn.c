@@ -81,6 +81,7 @@ enum spawn_step {
 	STEP_SIGNALS,
 	STEP_FDS,
 	STEP_SETSID,
+	STEP_AFFINITY,
 	STEP_RLIMIT,
 	STEP_GROUPS,
 	STEP_CAPS,
@@ -220,6 +221,15 @@ _Noreturn static void child_run(const struct spawn_opts *o, const char *path, ch
 		child_fail(errfd, STEP_SETSID, errno, 0);
 
 	/*
+	 * 4b. The CPUs it starts on (QEMU: the housekeeping ones). Threads
+	 * inherit their creator's affinity, so whatever QEMU starts later lands
+	 * there too without gamevm polling for it; its vCPU threads are then
+	 * pinned one by one over QMP.
+	 */
+	if (o->cpus && sched_setaffinity(0, o->cpus_size, o->cpus) < 0)
+		child_fail(errfd, STEP_AFFINITY, errno, 0);
+
+	/*
 	 * 5. Raising RLIMIT_MEMLOCK above the hard limit needs
 	 * CAP_SYS_RESOURCE, so before the capabilities go. VFIO pins all of
 	 * guest RAM.
@@ -347,6 +357,9 @@ static char *spawn_error_message(const struct spawn_opts *o, const char *path,
 		break;
 	case STEP_SETSID:
 		r = asprintf(&s, "creating a session");
+		break;
+	case STEP_AFFINITY:
+		r = asprintf(&s, "setting the CPU affinity");
 		break;
 	case STEP_RLIMIT:
 		r = asprintf(&s, "raising RLIMIT_MEMLOCK to %" PRIu64 " bytes", o->rlimit_memlock);

@@ -32,6 +32,7 @@
  */
 #pragma once
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,13 @@ struct spawn_opts {
 	int stdout_fd, stderr_fd; /* -1 = inherit the parent's 1 / 2 */
 	uint64_t rlimit_memlock;  /* bytes for RLIMIT_MEMLOCK, 0 = leave as is */
 	int pdeathsig;		  /* sent to the child when gamevm dies; 0 = SIGKILL */
+	/*
+	 * The CPUs the child starts on (sched_setaffinity before exec); every
+	 * thread it creates inherits them. NULL: gamevm's own. CPU_ALLOC'd or
+	 * a cpu_set_t, cpus_size bytes.
+	 */
+	const cpu_set_t *cpus;
+	size_t cpus_size;
 };
 
 #define SPAWN_OPTS_INIT                                                                            \

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +57,10 @@ struct start {
 	/* The sleep inhibitor: systemd-inhibit holding the lock while its stdin is open. */
 	struct child inhibitor;
 	int inhibitor_fd;
+
+	/* The housekeeping CPUs QEMU and swtpm start on (spawn.h), CPU_ALLOC'd; NULL: none. */
+	cpu_set_t *hk_cpus;
+	size_t hk_cpus_size;
 
 	bool may_restart;   /* on-crash or on-poweroff = restart */
 	bool poweroff_host; /* the guest powered off and on-poweroff = host-poweroff */

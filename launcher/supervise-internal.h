@@ -21,6 +21,8 @@
 
 #define TICK_USEC	  (1 * USEC_PER_SEC)
 #define SWEEP_EVERY_TICKS 2
+/* Ticks after cont before the tick goes (query-pci may keep it a little longer). */
+#define TICK_WINDOW 60
 /* QEMU under TCG may take a while to reach its main loop, but not this long. */
 #define STARTUP_TIMEOUT_S  60
 #define QMP_CMD_TIMEOUT_MS 10000
@@ -64,6 +66,8 @@ struct sv {
 	int qmp_error;
 	struct loop_source *qmp_src, *qemu_src, *swtpm_src, *sig_src;
 	struct loop_source *tick, *run_for, *startup_timer;
+	struct loop_source *qmp_timer; /* the earliest QMP deadline, armed while commands wait */
+	uint64_t qmp_timer_usec;       /* its deadline, 0 when not armed */
 	struct loop_source *repeat_timer, *step_timer, *swtpm_kill_timer, *swtpm_grace, *qmp_grace;
 	/* kvm_fallback_s after cont: until it fires, a KVM internal error means "retry under TCG"
 	 */
@@ -100,6 +104,8 @@ struct sv {
 	bool exec_denied;   /* confine_no_exec() done */
 	int exit_code;	    /* -1 until decided */
 	off_t qemu_log_start;
+	/* The start, CLOCK_MONOTONIC: QEMU spawned, its first QMP bytes, cont sent. */
+	uint64_t t_spawn_usec, t_qmp_usec, t_cont_usec;
 };
 
 /* supervise.c */

@@ -21,6 +21,47 @@
 
 /* ---- QMP plumbing -------------------------------------------------------------------- */
 
+static void on_qmp_timer(struct loop_source *s, void *userdata)
+{
+	struct sv *sv = userdata;
+	int r;
+
+	sv->qmp_timer = loop_source_free(sv->qmp_timer);
+	sv->qmp_timer_usec = 0;
+	if (!sv->qmp || sv->qmp_broken)
+		return;
+	r = qmp_handle_timeouts(sv->qmp, qmp_now_usec());
+	if (r >= 0)
+		r = qmp_client_error(sv->qmp);
+	if (r < 0) {
+		sv_on_qmp_broken(sv, r);
+		return;
+	}
+	sv_qmp_flush(sv);
+}
+
+/* One timer for the earliest deadline of the commands (and greeting) that wait. */
+static void sv_qmp_arm(struct sv *sv)
+{
+	uint64_t deadline = 0, now;
+
+	if (!sv->qmp || sv->qmp_broken || qmp_next_deadline(sv->qmp, &deadline) < 0) {
+		sv->qmp_timer = loop_source_free(sv->qmp_timer);
+		sv->qmp_timer_usec = 0;
+		return;
+	}
+	if (sv->qmp_timer && sv->qmp_timer_usec == deadline)
+		return;
+	sv->qmp_timer = loop_source_free(sv->qmp_timer);
+	now = qmp_now_usec();
+	if (loop_add_timer(sv->loop, deadline > now ? deadline - now : 1, false, on_qmp_timer, sv,
+			   &sv->qmp_timer) < 0) {
+		sv->qmp_timer_usec = 0;
+		return;
+	}
+	sv->qmp_timer_usec = deadline;
+}
+
 /* Hands what the QMP client wants to send to the loop (which copies it). */
 void sv_qmp_flush(struct sv *sv)
 {
@@ -30,14 +71,15 @@ void sv_qmp_flush(struct sv *sv)
 
 	if (!sv->qmp || !sv->qmp_src || sv->qmp_broken)
 		return;
-	if (qmp_pending_output(sv->qmp, &ptr, &len) < 0 || len == 0)
-		return;
-	r = loop_stream_write(sv->qmp_src, ptr, len);
-	if (r < 0) {
-		qmp_client_fail(sv->qmp, r);
-		return;
+	if (qmp_pending_output(sv->qmp, &ptr, &len) == 0 && len > 0) {
+		r = loop_stream_write(sv->qmp_src, ptr, len);
+		if (r < 0) {
+			qmp_client_fail(sv->qmp, r);
+			return;
+		}
+		(void)qmp_output_consumed(sv->qmp, len);
 	}
-	(void)qmp_output_consumed(sv->qmp, len);
+	sv_qmp_arm(sv);
 }
 
 int sv_qmp_send(struct sv *sv, const char *cmd, qmp_reply_cb cb)
@@ -81,6 +123,7 @@ void sv_on_qmp_broken(struct sv *sv, int error)
 	sv->qmp_broken = true;
 	sv->qmp_error = error;
 	sv->qmp_src = loop_source_free(sv->qmp_src);
+	sv->qmp_timer = loop_source_free(sv->qmp_timer);
 	log_debug_errno(error, "QMP connection closed: %m");
 	/* Usually QEMU is exiting: its pidfd fires a moment after the socket closes. */
 	if (sv_arm(sv, &sv->qmp_grace, EXIT_GRACE_USEC, on_qmp_grace) < 0)
@@ -92,6 +135,8 @@ void sv_on_qmp_stream(struct loop_source *s, const void *buf, size_t n, int erro
 	struct sv *sv = userdata;
 	int r;
 
+	if (!sv->t_qmp_usec && n > 0)
+		sv->t_qmp_usec = qmp_now_usec(); /* QEMU's greeting: it is up */
 	if (error < 0)
 		r = error;
 	else if (n == 0)
@@ -420,6 +465,7 @@ static void startup_maybe_continue(struct sv *sv)
 		return;
 	}
 	testhook_point("pinned");
+	sv->t_cont_usec = qmp_now_usec();
 	r = sv_qmp_send(sv, "cont", on_cont);
 	sv->cont_sent = r >= 0;
 	if (r < 0) {
@@ -696,6 +742,28 @@ void sv_on_kvm_window(struct loop_source *s, void *userdata)
 	testhook_point("running");
 }
 
+/*
+ * Where the start's time went: gamevm's own share (until QEMU is spawned,
+ * and from QEMU's first QMP bytes to cont: queries, pinning) and QEMU's
+ * (starting up to its QMP greeting, and answering cont). bench/ reads it.
+ */
+static void sv_log_timing(const struct sv *sv)
+{
+	uint64_t now = qmp_now_usec(), t0 = sv->p->t0_usec;
+
+	if (!t0 || !sv->t_spawn_usec || !sv->t_qmp_usec || !sv->t_cont_usec)
+		return;
+	log_info(
+		"Start timing: %.1f ms in all; gamevm %.1f ms (%.1f ms to spawn QEMU, %.1f ms from its QMP greeting to cont); QEMU %.1f ms (%.1f ms to its greeting, %.1f ms for cont).",
+		(double)(now - t0) / 1000,
+		(double)((sv->t_spawn_usec - t0) + (sv->t_cont_usec - sv->t_qmp_usec)) / 1000,
+		(double)(sv->t_spawn_usec - t0) / 1000,
+		(double)(sv->t_cont_usec - sv->t_qmp_usec) / 1000,
+		(double)((sv->t_qmp_usec - sv->t_spawn_usec) + (now - sv->t_cont_usec)) / 1000,
+		(double)(sv->t_qmp_usec - sv->t_spawn_usec) / 1000,
+		(double)(now - sv->t_cont_usec) / 1000);
+}
+
 static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *ret,
 		    const struct qmp_error *err, void *userdata)
 {
@@ -717,6 +785,7 @@ static void on_cont(struct qmp_client *c, uint64_t id, int error, json_object *r
 	log_info("VM '%s' is running (QEMU pid %d%s%s).", sv->p->name, (int)sv->qemu.pid,
 		 sv->st.qemu_version ? ", QEMU " : "",
 		 sv->st.qemu_version ? sv->st.qemu_version : "");
+	sv_log_timing(sv);
 	if (sv->p->kvm_fallback_s > 0) {
 		r = loop_add_timer(sv->loop, sv->p->kvm_fallback_s * USEC_PER_SEC, false,
 				   sv_on_kvm_window, sv, &sv->kvm_window);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -523,36 +524,27 @@ static void on_signal(struct loop_source *s, const struct signalfd_siginfo *si, 
 	sv_stop_begin(sv, true, timeout, why);
 }
 
+/*
+ * The tick does the work of the first minute after cont: query-pci until
+ * every passed-through device shows, and a sweep of QEMU's threads (those
+ * it starts inherit the housekeeping CPUs it was started on, spawn.h; the
+ * sweep is the check). Then it goes: a running VM costs gamevm no wakeup
+ * at all; QMP deadlines have their own timer (supervise-qmp.c).
+ */
 static void on_tick(struct loop_source *s, void *userdata)
 {
 	struct sv *sv = userdata;
 
-	if (sv->qmp && !sv->qmp_broken) {
-		int r = qmp_handle_timeouts(sv->qmp, qmp_now_usec());
-
-		if (r < 0) {
-			sv_on_qmp_broken(sv, r);
-		} else {
-			r = qmp_client_error(sv->qmp);
-			if (r < 0)
-				sv_on_qmp_broken(sv, r);
-			else
-				sv_qmp_flush(sv);
-		}
-	}
-	if (sv->phase == PHASE_RUNNING && !sv->qemu_gone)
-		sv_pci_query(sv);
-
-	if (sv->phase == PHASE_RUNNING && !sv->qemu_gone && sv->pin.n_housekeeping > 0 &&
-	    ++sv->ticks % SWEEP_EVERY_TICKS == 0) {
+	if (sv->phase != PHASE_RUNNING || sv->qemu_gone)
+		return;
+	sv_pci_query(sv);
+	if (sv->pin.n_housekeeping > 0 && ++sv->ticks % SWEEP_EVERY_TICKS == 0) {
 		_cleanup_(pin_report_done) struct pin_report rep = { 0 };
 		int r = pin_sweep_new_threads(sv->p->root, &sv->pin, &rep);
 
-		if (r < 0) {
+		if (r < 0)
 			log_debug_errno(r, "Failed to sweep QEMU's threads: %m");
-			return;
-		}
-		for (size_t i = 0; i < rep.n; i++) {
+		for (size_t i = 0; r >= 0 && i < rep.n; i++) {
 			_cleanup_free_ char *line = NULL;
 
 			if (pin_entry_format(&rep.v[i], &line) < 0)
@@ -562,6 +554,12 @@ static void on_tick(struct loop_source *s, void *userdata)
 			else if (rep.v[i].error != -ESRCH)
 				log_warning("Could not move new %s", line);
 		}
+	}
+	if (sv->ticks >= TICK_WINDOW && !sv->pci_pending && !sv->pci_inflight) {
+		sv->tick = loop_source_free(sv->tick);
+		/* What planning and start-up used (the PCI ids database...) goes back. */
+		malloc_trim(0);
+		log_debug("Start-up work done: no more periodic wakeups.");
 	}
 }
 
@@ -639,6 +637,7 @@ static int spawn_qemu(struct sv *sv)
 	o.stdout_fd = o.stderr_fd = d->qemu_log_fd;
 	off = lseek(d->qemu_log_fd, 0, SEEK_END);
 	sv->qemu_log_start = off > 0 ? off : 0;
+	sv->t_spawn_usec = qmp_now_usec();
 	r = spawn_child(&o, "qemu", &sv->qemu, &why);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start QEMU: %s: %m", strna(why));

@@ -119,6 +119,12 @@ struct supervise_params {
 	 */
 	unsigned kvm_fallback_s;
 
+	/*
+	 * CLOCK_MONOTONIC when the command started (0: unknown), for the line
+	 * that splits the start time into gamevm's share and QEMU's.
+	 */
+	uint64_t t0_usec;
+
 	/* Filled in when supervise_run() returns; NULL: not wanted. */
 	struct supervise_result *result;
 	/*

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "spawn.h"
 #include "strv.h"
@@ -52,34 +53,6 @@ static int subdir_make_open(int state_fd, const char *name, uid_t uid, gid_t gid
 	return 0;
 }
 
-/* Root-owned 0644 file in dir_fd, replaced atomically. */
-static int file_replace_at(int dir_fd, const char *name, const char *text)
-{
-	char tmp[128];
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(text), off = 0;
-	int r = 0;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	(void)unlinkat(dir_fd, tmp, 0);
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	while (off < len && r == 0) {
-		ssize_t n = RETRY_EINTR(write(fd, text + off, len - off));
-
-		if (n < 0)
-			r = -errno;
-		else
-			off += (size_t)n;
-	}
-	if (r == 0 && (fsync(fd) < 0 || renameat(dir_fd, tmp, dir_fd, name) < 0))
-		r = -errno;
-	if (r < 0)
-		(void)unlinkat(dir_fd, tmp, 0);
-	return r;
-}
-
 static int tpm_write_configs(int state_fd, const char *state_path, const struct tpm_setup *t,
 			     char **error)
 {
@@ -98,9 +71,9 @@ static int tpm_write_configs(int state_fd, const char *state_path, const struct 
 	if (r < 0)
 		return tpm_fail(error, -r, "building the swtpm_setup configuration for '%s'",
 				state_path);
-	r = file_replace_at(state_fd, TPM_SETUP_CONF, setup);
+	r = write_file_atomic_at(state_fd, TPM_SETUP_CONF, setup, 0644);
 	if (r >= 0)
-		r = file_replace_at(state_fd, TPM_LOCALCA_CONF, ca);
+		r = write_file_atomic_at(state_fd, TPM_LOCALCA_CONF, ca, 0644);
 	if (r < 0)
 		return tpm_fail(error, -r, "writing the swtpm_setup configuration in '%s'",
 				state_path);

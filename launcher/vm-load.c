@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,6 +28,7 @@ void vm_load_done(struct vm_load *l)
 int vm_load(const struct cli *cl, struct vm_load *l)
 {
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int cache_fd = -1;
 	const char *qemu_bin;
 	int r;
 
@@ -49,7 +51,9 @@ int vm_load(const struct cli *cl, struct vm_load *l)
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the host under '%s': %m", cl->root);
 	qemu_bin = l->c->qemu_binary ? l->c->qemu_binary : "qemu-system-x86_64";
-	r = host_qemu_probe(&l->root, qemu_bin, &l->qemu);
+	/* What QEMU said is kept in the run directory while the binary stays the same. */
+	cache_fd = l->root.is_real ? open(cl->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	r = host_qemu_probe_cached(&l->root, qemu_bin, cache_fd, &l->qemu);
 	if (r < 0)
 		return log_error_errno(r, "Failed to run '%s -version' under '%s': %m", qemu_bin,
 				       cl->root);
