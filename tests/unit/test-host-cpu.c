@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "host.h"
 #include "macro.h"
 #include "testhook.h"
@@ -1175,6 +1176,51 @@ static void test_qemu_real(void **state)
 	assert_true(q.has_runas);
 }
 
+/* What QEMU answered, kept per binary: the same facts from the cache, a changed or foreign file
+ * ignored. */
+static void test_qemu_cache(void **state)
+{
+	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
+	_cleanup_(host_qemu_done) struct host_qemu a = {}, b = {}, c = {};
+	_cleanup_free_ char *text = NULL, *poison = NULL;
+	char *t, *v;
+	int dir;
+
+	if (access("/usr/bin/qemu-system-x86_64", X_OK) < 0 || geteuid() != 0)
+		skip();
+	t = tree_new();
+	dir = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir >= 0);
+	open_root("/", &h);
+	assert_int_equal(host_qemu_probe_cached(&h, NULL, dir, &a), 0);
+	assert_int_equal(read_full_file_at(dir, "qemu-probe.cache", 1 << 20, &text, NULL), 0);
+	assert_int_equal(strncmp(text, "/usr/bin/qemu-system-x86_64 ", 28), 0);
+	assert_non_null(strstr(text, "QEMU emulator version"));
+	assert_non_null(strstr(text, "pc-q35-7.2"));
+
+	/* From the cache: the same facts. */
+	assert_int_equal(host_qemu_probe_cached(&h, NULL, dir, &b), 0);
+	assert_int_equal(b.major, a.major);
+	assert_int_equal(b.n_machines, a.n_machines);
+	assert_string_equal(b.q35_default, a.q35_default);
+	assert_string_equal(b.version_line, a.version_line);
+
+	/* A cache others could have written is not believed: poisoned, it changes nothing. */
+	free(text);
+	text = NULL;
+	assert_int_equal(read_full_file_at(dir, "qemu-probe.cache", 1 << 20, &text, NULL), 0);
+	poison = strdup(text);
+	assert_non_null(poison);
+	v = strstr(poison, "version 7.2");
+	assert_non_null(v);
+	v[8] = '9'; /* "version 9.2" */
+	assert_int_equal(write_file_atomic_at(dir, "qemu-probe.cache", poison, 0666), 0);
+	assert_int_equal(host_qemu_probe_cached(&h, NULL, dir, &c), 0);
+	assert_int_equal(c.major, a.major);
+	close(dir);
+	tree_remove(t);
+}
+
 /* ---- this machine and all facts ---------------------------------------------------- */
 
 static void test_real_root(void **state)
@@ -1405,6 +1451,7 @@ int main(void)
 		cmocka_unit_test(test_qemu_explicit_binary),
 		cmocka_unit_test(test_qemu_stub_failures),
 		cmocka_unit_test(test_qemu_real),
+		cmocka_unit_test(test_qemu_cache),
 		cmocka_unit_test(test_real_root),
 		cmocka_unit_test(test_facts_fixture),
 		cmocka_unit_test(test_cli_topology),
