@@ -522,6 +522,21 @@ static int parse_key_memory_node(const struct config_key *k, void *obj, const ch
 	return 0;
 }
 
+static int parse_key_prealloc_threads(const struct config_key *k, void *obj, const char *value,
+				      char **ret_why)
+{
+	unsigned v;
+
+	if (strcasecmp(value, "auto") == 0) {
+		*FIELD(obj, k, unsigned) = 0;
+		return 0;
+	}
+	if (safe_atou(value, &v) < 0 || v < 1 || v > 1024)
+		return why_expect(k, value, ret_why);
+	*FIELD(obj, k, unsigned) = v;
+	return 0;
+}
+
 static int parse_key_features(const struct config_key *k, void *obj, const char *value,
 			      char **ret_why)
 {
@@ -923,7 +938,8 @@ static const struct config_key keys[] = {
 	{ SECTION_MEMORY, "hugepages", .offset = CFG(hugepages), ENUM(hugepages_names) },
 	{ SECTION_MEMORY, "node", parse_key_memory_node, CFG(memory_node),
 	  .expect = "auto or a host NUMA node number (0, 1, ...)" },
-	{ SECTION_MEMORY, "prealloc-threads", .offset = CFG(prealloc_threads), UINT(0, 1024) },
+	{ SECTION_MEMORY, "prealloc-threads", parse_key_prealloc_threads, CFG(prealloc_threads),
+	  .expect = "auto or a number of threads from 1 to 1024" },
 	{ SECTION_MEMORY, "lock", .offset = CFG(memory_lock), BOOL },
 
 	{ SECTION_CPU, "vcpus", .offset = CFG(vcpus), UINT(1, CONFIG_MAX_VCPUS) },

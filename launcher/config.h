@@ -277,7 +277,7 @@ struct vm_config {
 	uint64_t memory_bytes;
 	enum hugepages_mode hugepages;
 	int memory_node;	   /* host NUMA node, -1 = auto */
-	unsigned prealloc_threads; /* 0 = QEMU default */
+	unsigned prealloc_threads; /* 0 = auto (plan_prealloc) */
 	bool memory_lock;
 
 	/* [cpu] */

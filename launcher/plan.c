@@ -564,6 +564,76 @@ static int plan_memory(const struct vm_config *c, const struct host_facts *f, st
 	return 0;
 }
 
+static void cpus_add(unsigned *set, size_t *n, unsigned cpu)
+{
+	size_t i = 0;
+
+	while (i < *n && set[i] < cpu)
+		i++;
+	if (i < *n && set[i] == cpu)
+		return;
+	memmove(set + i + 1, set + i, (*n - i) * sizeof(*set));
+	set[i] = cpu;
+	(*n)++;
+}
+
+/*
+ * Who faults the hugepage RAM in. Before the guest runs its CPUs are idle,
+ * and zeroing tens of GiB on one CPU takes seconds (about 1 s per 5-10 GiB):
+ * the work goes to every CPU of the memory's node (zeroing is fastest
+ * node-local), else to the CPUs the VM is given (vCPUs and housekeeping),
+ * else to all online CPUs. Past PREALLOC_MAX_THREADS the memory bus, not
+ * the CPUs, is the limit. QEMU's own default is one thread per vCPU, on
+ * whatever CPUs QEMU was started on (the housekeeping ones, here).
+ */
+#define PREALLOC_MAX_THREADS 16u
+
+static int plan_prealloc(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+			 struct plan_diags *d)
+{
+	int node = c->memory_node >= 0 ? c->memory_node : p->numa_node;
+	size_t n = 0;
+
+	if (!p->hugepage_size)
+		return 0;
+	p->prealloc_cpus = calloc(f->cpus.n_cpus + c->vcpus + p->n_housekeeping + 1,
+				  sizeof(unsigned));
+	if (!p->prealloc_cpus)
+		return -ENOMEM;
+	for (size_t i = 0; node >= 0 && i < f->cpus.n_nodes; i++)
+		if (f->cpus.nodes[i].id == node)
+			for (size_t j = 0; j < f->cpus.nodes[i].n_cpus; j++) {
+				const struct host_cpu *hc =
+					host_cpus_find(&f->cpus, f->cpus.nodes[i].cpus[j]);
+
+				if (hc && hc->online)
+					cpus_add(p->prealloc_cpus, &n, hc->id);
+			}
+	if (n == 0 && p->vcpu_pin) {
+		for (unsigned i = 0; i < c->vcpus; i++)
+			cpus_add(p->prealloc_cpus, &n, p->vcpu_pin[i]);
+		for (size_t i = 0; i < p->n_housekeeping; i++)
+			cpus_add(p->prealloc_cpus, &n, p->housekeeping[i]);
+	}
+	if (n == 0)
+		for (size_t i = 0; i < f->cpus.n_cpus; i++)
+			if (f->cpus.cpus[i].online)
+				cpus_add(p->prealloc_cpus, &n, f->cpus.cpus[i].id);
+	p->n_prealloc_cpus = n;
+	if (n == 0) { /* no CPU facts (a fixture without cpus): QEMU's default */
+		free(p->prealloc_cpus);
+		p->prealloc_cpus = NULL;
+	}
+	p->prealloc_threads = c->prealloc_threads
+				      ?: (unsigned)MAX(MIN(n, (size_t)PREALLOC_MAX_THREADS), (size_t)1);
+	if (c->prealloc_threads && n > 0 && c->prealloc_threads > n)
+		return plan_diag_key(
+			d, LOG_NOTICE, c, "memory", "prealloc-threads", 0,
+			"%u threads to preallocate RAM on %zu CPUs: more threads than CPUs only share them (leave it at auto)",
+			c->prealloc_threads, n);
+	return 0;
+}
+
 static int plan_paths(const struct vm_config *c, const struct vm_paths *paths, struct plan *p,
 		      struct plan_diags *d)
 {
@@ -625,6 +695,8 @@ static int plan_build_steps(const struct vm_config *c, const struct host_facts *
 		r = plan_cpu(c, f, p, diags);
 	if (r >= 0)
 		r = plan_memory(c, f, p, diags);
+	if (r >= 0)
+		r = plan_prealloc(c, f, p, diags);
 	if (r >= 0)
 		r = plan_hyperv(c, f, p, diags);
 	if (r >= 0)
@@ -792,6 +864,7 @@ void plan_done(struct plan *p)
 	free(p->cpu_model);
 	free(p->vcpu_pin);
 	free(p->housekeeping);
+	free(p->prealloc_cpus);
 	plan_smbios_done(&p->smbios);
 	free(p->hostdevs);
 	free(p->disk_port);

@@ -98,6 +98,15 @@ struct plan {
 	unsigned *housekeeping;	     /* sorted */
 	size_t n_housekeeping;
 	int numa_node; /* host node all vCPUs run on (guest memory belongs there), -1 = none */
+	/*
+	 * Hugepage RAM is faulted in at start (prealloc=on) by prealloc_threads
+	 * threads on prealloc_cpus, through a thread-context: QEMU itself starts
+	 * on the housekeeping CPUs, which would otherwise hold every one of them.
+	 * 0 / NULL with normal pages.
+	 */
+	unsigned prealloc_threads;
+	unsigned *prealloc_cpus; /* sorted */
+	size_t n_prealloc_cpus;
 
 	bool hyperv;	       /* hv-* go on -cpu: KVM and [hyperv] enabled */
 	bool hv_passthrough;   /* hv-passthrough=on instead of hv[] */

@@ -33,9 +33,12 @@ static void test_seed_argv(void **state)
 		"hv-synic=on,hv-stimer=on,hv-stimer-direct=on,hv-vendor-id=AuthenticAMD,"
 		"hv-frequencies=on,hv-tlbflush=on,hv-ipi=on");
 	assert_argv(&x, "-m", "64G");
+	/* 64G zeroed at start by 16 threads on the VM's CPUs (all 32 here). */
+	assert_argv(&x, "-object", "thread-context,id=tc-prealloc,cpu-affinity=0-31");
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=64G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on");
+		"memory-backend-memfd,id=pc.ram,size=64G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
+		"prealloc-threads=16,prealloc-context=tc-prealloc");
 	assert_argv(&x, "-smp", "32,sockets=1,dies=1,clusters=1,cores=16,threads=2");
 	/* uuid5(gamevm namespace, "win11"), and SMBIOS type 1 agrees with -uuid. */
 	assert_argv(&x, "-uuid", "005e5710-68a9-5e65-bd5f-623976f2efb7");
@@ -615,7 +618,62 @@ static void test_hugepages_2m_notice(void **state)
 		    "must be reserved");
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,prealloc-threads=4");
+		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
+		"prealloc-threads=4,prealloc-context=tc-prealloc");
+	run_done(&x);
+}
+
+/*
+ * QEMU starts on the housekeeping CPUs: the RAM is zeroed by threads of a
+ * thread-context on the CPUs the VM is given, one thread per CPU.
+ */
+static void test_prealloc_cpus(void **state)
+{
+	struct run x;
+
+	(void)state;
+	run_conf(
+		&x,
+		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\n[cpu]\nvcpus = 3\npin = 4,5,9\nhousekeeping = 0,16\n");
+	assert_int_equal(x.r, 0);
+	assert_argv(&x, "-object",
+		    "thread-context,id=tc-prealloc,cpu-affinity=0,cpu-affinity=4-5,cpu-affinity=9,"
+		    "cpu-affinity=16");
+	assert_argv(
+		&x, "-object",
+		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
+		"prealloc-threads=5,prealloc-context=tc-prealloc");
+	run_done(&x);
+
+	/* The memory's node: all of its CPUs, at most 16 threads. */
+	fx.pools[1] = (struct host_hugepool){ .page_size = 2ull << 20, .node = 0, .nr = 512, .free = 512 };
+	run_conf(
+		&x,
+		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nnode = 0\n[cpu]\nvcpus = 2\npin = 4,20\n");
+	assert_int_equal(x.r, 0);
+	assert_argv(&x, "-object", "thread-context,id=tc-prealloc,cpu-affinity=0-31");
+	assert_argv(
+		&x, "-object",
+		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
+		"prealloc-threads=16,prealloc-context=tc-prealloc,host-nodes=0,policy=bind");
+	run_done(&x);
+
+	/* More threads than CPUs: kept, with a word. */
+	run_conf(
+		&x,
+		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nprealloc-threads = 40\n[cpu]\nvcpus = 2\npin = 4,20\nhousekeeping = 0\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_NOTICE, "[memory] prealloc-threads: 40 threads to preallocate RAM on 3 CPUs",
+		    "leave it at auto");
+	assert_non_null(strstr(argv_value(&x, "-object", "memory-backend-memfd"),
+			       "prealloc-threads=40,"));
+	run_done(&x);
+
+	/* Normal pages are not preallocated: no threads, no context. */
+	run_conf(&x, "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
+	assert_int_equal(x.r, 0);
+	assert_null(argv_value(&x, "-object", "thread-context"));
+	assert_argv(&x, "-object", "memory-backend-ram,id=pc.ram,size=1G");
 	run_done(&x);
 }
 
@@ -750,6 +808,7 @@ int main(void)
 		T(test_vcpus_overcommit),
 		T(test_hugepages_1g_missing),
 		T(test_hugepages_2m_notice),
+	T(test_prealloc_cpus),
 		T(test_memory_too_big),
 		T(test_memory_plain_and_lock),
 		T(test_hyperv_unsupported_yes),
