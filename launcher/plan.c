@@ -596,8 +596,8 @@ static int plan_prealloc(const struct vm_config *c, const struct host_facts *f, 
 
 	if (!p->hugepage_size)
 		return 0;
-	p->prealloc_cpus = calloc(f->cpus.n_cpus + c->vcpus + p->n_housekeeping + 1,
-				  sizeof(unsigned));
+	p->prealloc_cpus =
+		calloc(f->cpus.n_cpus + c->vcpus + p->n_housekeeping + 1, sizeof(unsigned));
 	if (!p->prealloc_cpus)
 		return -ENOMEM;
 	for (size_t i = 0; node >= 0 && i < f->cpus.n_nodes; i++)
@@ -624,8 +624,9 @@ static int plan_prealloc(const struct vm_config *c, const struct host_facts *f, 
 		free(p->prealloc_cpus);
 		p->prealloc_cpus = NULL;
 	}
-	p->prealloc_threads = c->prealloc_threads
-				      ?: (unsigned)MAX(MIN(n, (size_t)PREALLOC_MAX_THREADS), (size_t)1);
+	p->prealloc_threads =
+		c->prealloc_threads
+			?: (unsigned)MAX(MIN(n, (size_t)PREALLOC_MAX_THREADS), (size_t)1);
 	if (c->prealloc_threads && n > 0 && c->prealloc_threads > n)
 		return plan_diag_key(
 			d, LOG_NOTICE, c, "memory", "prealloc-threads", 0,

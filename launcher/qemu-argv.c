@@ -5,10 +5,9 @@
  *
  *   binary, -name, -S, -no-user-config, -nodefaults, -machine, -accel, -cpu,
  *   -m, -object thread-context (prealloc), -object memory-backend,
- *   -overcommit, -smp, -uuid, -smbios (0,1,2,3), -rtc, -global (PIT, S3/S4, watchdog, pflash), -watchdog-action,
- *   -blockdev (firmware), -object iothread, -device pcie-root-port,
- *   vfio-pci, qemu-xhci, disks, TPM, NICs, display, serial, QMP (fd 3),
- *   -sandbox, -msg, then [qemu] extra.
+ *   -overcommit, -smp, -uuid, -smbios (0,1,2,3), -rtc, -global (PIT, S3/S4, watchdog, pflash),
+ * -watchdog-action, -blockdev (firmware), -object iothread, -device pcie-root-port, vfio-pci,
+ * qemu-xhci, disks, TPM, NICs, display, serial, QMP (fd 3), -sandbox, -msg, then [qemu] extra.
  *
  * Everything is key=value (not JSON) so a human can read and paste it; every
  * value that comes from the user or the host goes through qemu_opt_escape().

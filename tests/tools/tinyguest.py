@@ -7,6 +7,9 @@ through the VM's UEFI firmware (without Secure Boot: the kernel is not signed
 for the firmware's keys).
 
     kernel, initrd = tinyguest.build(workdir, "poweroff -f")
+
+modules names kernel modules (uncompressed, without dependencies, e.g.
+("evdev", "button") for the ACPI power button) that /init loads first.
 """
 import os
 import shutil
@@ -24,10 +27,19 @@ INIT_HEAD = b"""#!/bin/sh
 """
 
 
-def build(workdir, script):
+def module_path(tree, kver, name):
+    base = os.path.join(tree, "lib", "modules", kver, "kernel")
+    for d, _, files in os.walk(base):
+        if f"{name}.ko" in files:
+            return os.path.join(d, f"{name}.ko")
+    raise lab.LabUnavailable(f"no module {name}.ko under '{base}'")
+
+
+def build(workdir, script, modules=()):
     """(kernel, initrd) readable by everyone under workdir; raises lab.LabUnavailable."""
     tree, _ = lab.kernel_prepare()
     kver = lab.kernel_version(tree)
+    head = INIT_HEAD + b"".join(f"/bin/insmod /lib/{m}.ko\n".encode() for m in modules)
     os.makedirs(workdir, exist_ok=True)
     kernel = os.path.join(workdir, "vmlinuz")
     shutil.copyfile(os.path.join(tree, "boot", f"vmlinuz-{kver}"), kernel)
@@ -36,15 +48,18 @@ def build(workdir, script):
     applets = lab.run([bb, "--list"]).split()
     with open(initrd, "wb") as f:
         c = lab.Cpio(f)
-        for d in ("bin", "dev", "proc", "sys"):
+        for d in ("bin", "dev", "proc", "sys", "lib"):
             c.dir(d)
+        for m in modules:
+            with open(module_path(tree, kver, m), "rb") as k:
+                c.file(f"lib/{m}.ko", k.read(), 0o644)
         c.add("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1))
         with open(bb, "rb") as b:
             c.file("bin/busybox", b.read(), 0o755)
         for a in applets:
             if a != "busybox":
                 c.add(f"bin/{a}", stat.S_IFLNK | 0o777, b"busybox")
-        c.file("init", INIT_HEAD + script.encode() + b"\n", 0o755)
+        c.file("init", head + script.encode() + b"\n", 0o755)
         c.close()
     for p in (kernel, initrd):
         os.chmod(p, 0o644)

@@ -646,7 +646,9 @@ static void test_prealloc_cpus(void **state)
 	run_done(&x);
 
 	/* The memory's node: all of its CPUs, at most 16 threads. */
-	fx.pools[1] = (struct host_hugepool){ .page_size = 2ull << 20, .node = 0, .nr = 512, .free = 512 };
+	fx.pools[1] = (struct host_hugepool){
+		.page_size = 2ull << 20, .node = 0, .nr = 512, .free = 512
+	};
 	run_conf(
 		&x,
 		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nnode = 0\n[cpu]\nvcpus = 2\npin = 4,20\n");
@@ -663,10 +665,11 @@ static void test_prealloc_cpus(void **state)
 		&x,
 		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nprealloc-threads = 40\n[cpu]\nvcpus = 2\npin = 4,20\nhousekeeping = 0\n");
 	assert_int_equal(x.r, 0);
-	assert_diag(&x, LOG_NOTICE, "[memory] prealloc-threads: 40 threads to preallocate RAM on 3 CPUs",
+	assert_diag(&x, LOG_NOTICE,
+		    "[memory] prealloc-threads: 40 threads to preallocate RAM on 3 CPUs",
 		    "leave it at auto");
-	assert_non_null(strstr(argv_value(&x, "-object", "memory-backend-memfd"),
-			       "prealloc-threads=40,"));
+	assert_non_null(
+		strstr(argv_value(&x, "-object", "memory-backend-memfd"), "prealloc-threads=40,"));
 	run_done(&x);
 
 	/* Normal pages are not preallocated: no threads, no context. */
@@ -808,7 +811,7 @@ int main(void)
 		T(test_vcpus_overcommit),
 		T(test_hugepages_1g_missing),
 		T(test_hugepages_2m_notice),
-	T(test_prealloc_cpus),
+		T(test_prealloc_cpus),
 		T(test_memory_too_big),
 		T(test_memory_plain_and_lock),
 		T(test_hyperv_unsupported_yes),
