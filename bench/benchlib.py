@@ -29,9 +29,9 @@ LIBVIRT_SH = os.path.join(HERE, "libvirt.sh")
 HUGE2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 TIMING_RE = re.compile(
-    r"Start timing: ([\d.]+) ms in all; gamevm ([\d.]+) ms \(([\d.]+) ms to spawn QEMU, "
-    r"([\d.]+) ms from its QMP greeting to cont\); QEMU ([\d.]+) ms \(([\d.]+) ms to its "
-    r"greeting, ([\d.]+) ms for cont\)")
+    r"Start timing: ([\d.]+) ms in all; gamevm ([\d.]+) ms \(([\d.]+) ms before QEMU is "
+    r"spawned, ([\d.]+) ms pinning and cont\); QEMU ([\d.]+) ms \(([\d.]+) ms to its QMP "
+    r"greeting, ([\d.]+) ms to answer the start-up queries, ([\d.]+) ms for cont\)")
 
 
 class BenchError(Exception):
@@ -203,7 +203,8 @@ class GamevmRun:
         m = TIMING_RE.search(line)
         if not m:
             raise BenchError(f"cannot read '{line}'")
-        keys = ("all", "gamevm", "spawn", "qmp_to_cont", "qemu", "qemu_greeting", "qemu_cont")
+        keys = ("all", "gamevm", "spawn", "pin_cont", "qemu", "qemu_greeting", "qemu_answers",
+                "qemu_cont")
         return dict(zip(keys, (float(x) for x in m.groups())))
 
     def wait(self, timeout=120):
@@ -264,21 +265,24 @@ def libvirt_pids():
     return pids
 
 
-def libvirt_domain(scratch, name, template="libvirt-demo.xml.in", **subst):
-    """Defines NAME from bench/TEMPLATE with @KEY@ replaced; returns the XML path."""
+def libvirt_domain(scratch, name, template, **subst):
+    """
+    Defines NAME (bench/libvirt.sh define, which teardown undefines) from
+    bench/TEMPLATE with each @KEY@ replaced by subst[KEY]; @NAME@ is name,
+    @VCPU0@, @VCPU1@ and @EMU@ come from the environment's defaults there.
+    """
     with open(os.path.join(HERE, template)) as f:
         xml = f.read()
-    subst.setdefault("NAME", name)
-    subst.setdefault("NVRAM", scratch.path(f"{name}_VARS.fd"))
     for k, v in subst.items():
         xml = xml.replace(f"@{k}@", str(v))
-    left = re.findall(r"@[A-Z0-9_]+@", xml)
-    if left:
-        raise BenchError(f"{template}: no value for {', '.join(sorted(set(left)))}")
     path = scratch.path(f"{name}.xml")
     with open(path, "w") as f:
         f.write(xml)
-    virsh("define", path)
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in subst.items() if k in ("VCPU0", "VCPU1", "EMU")})
+    r = run(["bash", LIBVIRT_SH, "define", name, path], check=False, env=env)
+    if r.returncode != 0:
+        raise BenchError(f"bench/libvirt.sh define {name}: {r.stdout}")
     return path
 
 

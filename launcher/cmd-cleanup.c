@@ -57,7 +57,7 @@ int verb_cleanup(const struct cli *cl)
 	_cleanup_(plan_diags_done) struct plan_diags diags = {};
 	_cleanup_(host_root_close) struct host_root h = HOST_ROOT_NULL;
 	_cleanup_close_ int run_fd = -1, lock_fd = -1;
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *dir = NULL, *boot_id = NULL;
 	size_t pending;
 	int r;
 
@@ -108,6 +108,20 @@ int verb_cleanup(const struct cli *cl)
 	if (r < 0)
 		return log_error_errno(r, "Failed to read '%s/%s': %m", dir, JOURNAL_FILE);
 
+	r = host_root_open(cl->root, &h);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open the host root '%s': %m", cl->root);
+	(void)journal_boot_id(&h, &boot_id);
+	if (journal_from_other_boot(j, boot_id)) {
+		r = journal_discard(j);
+		if (r < 0)
+			return log_error_errno(r, "Failed to remove '%s/%s': %m", dir,
+					       JOURNAL_FILE);
+		printf("Nothing to clean up for VM '%s': its undo journal was written before the host last booted, and the changes it listed ended with that boot (removed it).\n",
+		       name);
+		return 0;
+	}
+
 	pending = journal_pending(j);
 	if (pending == 0) {
 		r = journal_remove(j);
@@ -117,10 +131,6 @@ int verb_cleanup(const struct cli *cl)
 		printf("Nothing to clean up for VM '%s'.\n", name);
 		return 0;
 	}
-
-	r = host_root_open(cl->root, &h);
-	if (r < 0)
-		return log_error_errno(r, "Failed to open the host root '%s': %m", cl->root);
 
 	printf("Undoing %zu host change%s left by VM '%s':\n", pending, pending == 1 ? "" : "s",
 	       name);

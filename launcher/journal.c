@@ -225,6 +225,7 @@ void journal_free(struct journal *j)
 		record_done(&j->records[i]);
 	free(j->records);
 	free(j->vm);
+	free(j->boot_id);
 	closep(&j->fd);
 	closep(&j->dir_fd);
 	free(j);
@@ -252,9 +253,9 @@ static struct journal *journal_new(int run_fd)
 }
 
 /*
- * One line, one write(2), then fsync: the record is on disk before the
- * caller changes anything. A short write is cut off again so the next
- * line does not land behind a fragment.
+ * One line, one write(2): the record is in the file before the caller
+ * changes anything. A short write is cut off again so the next line does
+ * not land behind a fragment. No fsync (journal.h says why).
  */
 static int journal_write_line(struct journal *j, struct json_object *o)
 {
@@ -289,12 +290,10 @@ static int journal_write_line(struct journal *j, struct json_object *o)
 		(void)!ftruncate(j->fd, st.st_size);
 		return r;
 	}
-	if (fsync(j->fd) < 0)
-		return NEG_ERRNO();
 	return 0;
 }
 
-int journal_create(int run_fd, const char *vm, struct journal **ret)
+int journal_create(int run_fd, const char *vm, const char *boot_id, struct journal **ret)
 {
 	_cleanup_(json_object_putp) struct json_object *o = NULL;
 	struct journal *j;
@@ -321,11 +320,10 @@ int journal_create(int run_fd, const char *vm, struct journal **ret)
 	r = o ? json_add_int(o, "journal", JOURNAL_VERSION) : -ENOMEM;
 	if (r >= 0)
 		r = json_add_str(o, "vm", vm);
+	if (r >= 0 && boot_id)
+		r = json_add_str(o, "boot", boot_id);
 	if (r >= 0)
 		r = journal_write_line(j, o);
-	/* The file's name must survive too, not just its content. */
-	if (r >= 0 && fsync(run_fd) < 0)
-		r = NEG_ERRNO();
 	if (r < 0) {
 		(void)unlinkat(run_fd, JOURNAL_FILE, 0);
 		journal_free(j);
@@ -374,7 +372,10 @@ static int journal_parse_line(struct journal *j, const char *line, size_t len, b
 		if (!first || !json_object_is_type(v, json_type_int) ||
 		    json_object_get_int64(v) != JOURNAL_VERSION)
 			return -EBADMSG;
-		return json_get_str(o, "vm", &j->vm);
+		r = json_get_str(o, "vm", &j->vm);
+		if (r >= 0)
+			r = json_get_str(o, "boot", &j->boot_id);
+		return r;
 	}
 	if (first)
 		return -EBADMSG;
@@ -454,7 +455,7 @@ int journal_open_existing(int run_fd, struct journal **ret)
 		goto fail;
 	}
 	/* New lines must not be glued to the fragment. */
-	if (j->torn && (ftruncate(j->fd, (off_t)keep) < 0 || fsync(j->fd) < 0)) {
+	if (j->torn && ftruncate(j->fd, (off_t)keep) < 0) {
 		r = NEG_ERRNO();
 		goto fail;
 	}
@@ -564,7 +565,17 @@ int journal_remove(struct journal *j)
 		return -EBUSY;
 	if (unlinkat(j->dir_fd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
 		return NEG_ERRNO();
-	(void)fsync(j->dir_fd);
+	closep(&j->fd);
+	j->fd = -1;
+	return 0;
+}
+
+int journal_discard(struct journal *j)
+{
+	if (!j)
+		return -EINVAL;
+	if (unlinkat(j->dir_fd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
+		return NEG_ERRNO();
 	closep(&j->fd);
 	j->fd = -1;
 	return 0;
@@ -840,4 +851,25 @@ int journal_undo_chown(const struct host_root *h, const struct journal_record *r
 		return r;
 	}
 	return prepare_diag(d, LOG_INFO, "'%s' given back to %s", where, rec->old);
+}
+
+int journal_boot_id(const struct host_root *h, char **ret)
+{
+	_cleanup_free_ char *id = NULL;
+	int r;
+
+	if (h->proc_fd < 0)
+		return -ENOENT;
+	r = read_one_line_at(h->proc_fd, "sys/kernel/random/boot_id", &id);
+	if (r < 0)
+		return r;
+	if (strlen(id) != 36 || strspn(id, "0123456789abcdef-") != 36)
+		return -EBADMSG;
+	*ret = TAKE_PTR(id);
+	return 0;
+}
+
+bool journal_from_other_boot(const struct journal *j, const char *boot_id)
+{
+	return j->boot_id && boot_id && strcmp(j->boot_id, boot_id) != 0;
 }

@@ -34,6 +34,8 @@ int start_replay_stale(struct start *s, struct vm_dirs *d)
 	size_t pending;
 	int r;
 
+	_cleanup_free_ char *boot_id = NULL;
+
 	r = journal_open_existing(d->run_fd, &j);
 	if (r == -ENOENT)
 		return 0;
@@ -44,6 +46,17 @@ int start_replay_stale(struct start *s, struct vm_dirs *d)
 			d->run_path, JOURNAL_FILE);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read '%s/%s': %m", d->run_path, JOURNAL_FILE);
+	(void)journal_boot_id(&s->l.root, &boot_id);
+	if (journal_from_other_boot(j, boot_id)) {
+		log_notice(
+			"The undo journal '%s/%s' was written before the host last booted: the changes it lists ended with that boot; removing it.",
+			d->run_path, JOURNAL_FILE);
+		r = journal_discard(j);
+		if (r < 0)
+			return log_error_errno(r, "Failed to remove '%s/%s': %m", d->run_path,
+					       JOURNAL_FILE);
+		return 0;
+	}
 	pending = journal_pending(j);
 	if (pending == 0) {
 		r = journal_remove(j);
@@ -118,6 +131,7 @@ int start_hostdevs(struct start *s)
  */
 int start_prepare_host(struct start *s, struct vm_dirs *d)
 {
+	_cleanup_free_ char *boot_id = NULL;
 	_cleanup_(plan_diags_done) struct plan_diags diags = {};
 	struct prepare_params pp = { .h = &s->l.root,
 				     .c = s->l.c,
@@ -130,7 +144,8 @@ int start_prepare_host(struct start *s, struct vm_dirs *d)
 		pp.vfio.uid = s->uid;
 		pp.vfio.gid = s->gid;
 	}
-	r = journal_create(d->run_fd, s->l.c->name, &s->journal);
+	(void)journal_boot_id(&s->l.root, &boot_id);
+	r = journal_create(d->run_fd, s->l.c->name, boot_id, &s->journal);
 	if (r == -EEXIST)
 		return log_error_errno(r, "%s/%s appeared while we hold the lock.", d->run_path,
 				       JOURNAL_FILE);

@@ -105,7 +105,7 @@ struct sv {
 	int exit_code;	    /* -1 until decided */
 	off_t qemu_log_start;
 	/* The start, CLOCK_MONOTONIC: QEMU spawned, its first QMP bytes, cont sent. */
-	uint64_t t_spawn_usec, t_qmp_usec, t_cont_usec;
+	uint64_t t_spawn_usec, t_qmp_usec, t_answers_usec, t_cont_usec;
 };
 
 /* supervise.c */

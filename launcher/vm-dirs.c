@@ -799,7 +799,8 @@ int vm_status_write(int run_fd, const struct vm_status *s)
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0 || renameat(run_fd, VM_STATUS_TMP, run_fd, VM_STATUS_FILE) < 0) {
+	/* No fsync: a runtime file, meaningless after a crash of the host. */
+	if (renameat(run_fd, VM_STATUS_TMP, run_fd, VM_STATUS_FILE) < 0) {
 		r = -errno;
 		goto fail;
 	}

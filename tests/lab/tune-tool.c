@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		perror(dir);
 		return 1;
 	}
-	r = journal_create(run_fd, argv[optind], &j);
+	r = journal_create(run_fd, argv[optind], NULL, &j);
 	if (r < 0) {
 		fprintf(stderr, "journal: %s\n", strerror(-r));
 		return 1;

@@ -44,7 +44,7 @@ static void env_open(struct env *e)
 	assert_int_equal(host_root_open(fk_root, &e->h), 0);
 	e->run_fd = open(fk_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(e->run_fd >= 0);
-	assert_int_equal(journal_create(e->run_fd, "demo", &e->j), 0);
+	assert_int_equal(journal_create(e->run_fd, "demo", NULL, &e->j), 0);
 }
 
 static void env_close(struct env *e)

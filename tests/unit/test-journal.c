@@ -132,7 +132,7 @@ static void write_three(struct fixture *f, struct journal **ret)
 	unsigned seq;
 
 	r[1].old_override = (char *)"snd_hda_intel";
-	assert_int_equal(journal_create(f->run_fd, "demo", ret), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, ret), 0);
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(journal_append(*ret, &r[i], &seq), 0);
 		assert_int_equal(seq, i + 1);
@@ -149,7 +149,7 @@ static void test_roundtrip(void **state)
 	struct stat st;
 
 	write_three(f, &j);
-	assert_int_equal(journal_create(f->run_fd, "demo", &k), -EEXIST);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &k), -EEXIST);
 	assert_int_equal(fstatat(f->run_fd, JOURNAL_FILE, &st, 0), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	text = get(f->run, JOURNAL_FILE);
@@ -180,7 +180,7 @@ static void test_escaping(void **state)
 	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL;
 	struct journal_record r = rec(JOURNAL_SYSFS, "kernel/knob", "a \"b\"\n\tc\\d", "x");
 
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_append(j, &r, NULL), 0);
 	assert_int_equal(journal_open_existing(f->run_fd, &k), 0);
 	assert_int_equal(k->n_records, 1);
@@ -197,7 +197,7 @@ static void test_invalid_records(void **state)
 	assert_non_null(big);
 	memset(big, 'x', JOURNAL_VALUE_MAX + 1);
 	big[JOURNAL_VALUE_MAX + 1] = 0;
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	r = rec(JOURNAL_SYSFS, "../etc/passwd", "x", "y");
 	assert_int_equal(journal_append(j, &r, NULL), -EINVAL);
 	r = rec(JOURNAL_SYSFS, "/sys/kernel/knob", "x", "y");
@@ -406,7 +406,7 @@ static void test_sysfs_kind(void **state)
 	_cleanup_(plan_diags_done) struct plan_diags d = {};
 	_cleanup_free_ char *v = NULL;
 
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_write_sysfs(j, &f->h, "kernel/knob", "7"), 0);
 	assert_int_equal(j->n_records, 1);
 	assert_string_equal(j->records[0].old, "42");
@@ -437,7 +437,7 @@ static void test_chown_kind(void **state)
 		skip();
 	put(f->root, "dev/node", "");
 	snprintf(p, sizeof(p), "%s/dev/node", f->root);
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_chown_dev(j, &f->h, "node", 0, 0, &changed), 0);
 	assert_false(changed);
 	assert_int_equal(j->n_records, 0);
@@ -487,7 +487,7 @@ static void test_cleanup_verb(void **state)
 	_cleanup_free_ char *out = NULL, *v = NULL;
 
 	/* A gamevm that changed the knob and was killed. */
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_write_sysfs(j, &f->h, "kernel/knob", "7"), 0);
 	put(f->root, "sys/kernel/knob", "7\n");
 	journal_free(j);
@@ -507,6 +507,62 @@ static void test_cleanup_verb(void **state)
 	assert_string_equal(out, "Nothing to clean up for VM 'demo'.\n");
 }
 
+#define BOOT_A "0b7d8a6e-6a1f-4a63-9d55-0f6a9a1b2c3d"
+#define BOOT_B "5f0e1d2c-3b4a-4958-8776-655443322110"
+
+/*
+ * The journal says which boot wrote it. Its changes live in the running
+ * kernel: after a reboot (a /run that is not a tmpfs kept the file) there
+ * is nothing to undo, and undoing would write stale values.
+ */
+static void test_boot_id(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(journal_freep) struct journal *j = NULL, *k = NULL;
+	_cleanup_free_ char *out = NULL, *v = NULL, *id = NULL, *text = NULL;
+	char p[512];
+
+	/* No proc/ in the fixture: not known, and nothing is compared. */
+	assert_int_equal(journal_boot_id(&f->h, &id), -ENOENT);
+	snprintf(p, sizeof(p), "%s/proc", f->root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/proc/sys", f->root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/proc/sys/kernel", f->root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/proc/sys/kernel/random", f->root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put(f->root, "proc/sys/kernel/random/boot_id", "not-an-id\n");
+	host_root_close(&f->h);
+	assert_int_equal(host_root_open(f->root, &f->h), 0);
+	assert_int_equal(journal_boot_id(&f->h, &id), -EBADMSG);
+	put(f->root, "proc/sys/kernel/random/boot_id", BOOT_A "\n");
+	assert_int_equal(journal_boot_id(&f->h, &id), 0);
+	assert_string_equal(id, BOOT_A);
+
+	assert_int_equal(journal_create(f->run_fd, "demo", id, &j), 0);
+	assert_int_equal(journal_write_sysfs(j, &f->h, "kernel/knob", "7"), 0);
+	put(f->root, "sys/kernel/knob", "7\n");
+	text = get(f->run, JOURNAL_FILE);
+	assert_non_null(strstr(text, "{\"journal\":1,\"vm\":\"demo\",\"boot\":\"" BOOT_A "\"}\n"));
+	assert_int_equal(journal_open_existing(f->run_fd, &k), 0);
+	assert_string_equal(k->boot_id, BOOT_A);
+	assert_false(journal_from_other_boot(k, BOOT_A));
+	assert_true(journal_from_other_boot(k, BOOT_B));
+	assert_false(journal_from_other_boot(k, NULL));
+	journal_free(j);
+	j = NULL;
+
+	/* The host rebooted, and the knob is what that boot made it. */
+	put(f->root, "proc/sys/kernel/random/boot_id", BOOT_B "\n");
+	put(f->root, "sys/kernel/knob", "5\n");
+	assert_int_equal(run_cleanup(f, &out), 0);
+	assert_non_null(strstr(out, "written before the host last booted"));
+	v = get_line(f->root, "sys/kernel/knob");
+	assert_string_equal(v, "5");
+	assert_int_equal(faccessat(f->run_fd, JOURNAL_FILE, F_OK, 0), -1);
+}
+
 static void test_cleanup_refuses_running(void **state)
 {
 	struct fixture *f = *state;
@@ -515,7 +571,7 @@ static void test_cleanup_refuses_running(void **state)
 	_cleanup_close_ int lock = -1;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
-	assert_int_equal(journal_create(f->run_fd, "demo", &j), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_write_sysfs(j, &f->h, "kernel/knob", "7"), 0);
 	/* The VM's gamevm holds the lock, as vm_dirs_open() takes it. */
 	lock = openat(f->run_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -557,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sysfs_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chown_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_verb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_refuses_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_damaged, setup, teardown),
 	};

@@ -113,7 +113,7 @@ static void env_open(struct env *e, const char *conf, bool pinned)
 	assert_int_equal(host_root_open(fk_root, &e->h), 0);
 	e->run_fd = open(fk_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(e->run_fd >= 0);
-	assert_int_equal(journal_create(e->run_fd, "t", &e->j), 0);
+	assert_int_equal(journal_create(e->run_fd, "t", NULL, &e->j), 0);
 	fk_fmt(text, sizeof(text), "%s%s", BASE_CONF, conf);
 	if (config_load_string("t.conf", text, &e->c, &err) < 0)
 		fail_msg("config: %s", err.msg);

@@ -356,7 +356,7 @@ static void test_bind_restore_xhci(void **state)
 	assert_int_equal(fk_mkdirs("sys/module/irqbypass"), 0);
 	before = fk_snapshot();
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	o.uid = root ? 4242 : (uid_t)-1;
 	o.gid = root ? 4243 : (gid_t)-1;
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 1, &o, &e.d), 0);
@@ -419,7 +419,7 @@ static void test_bind_restore_gpu_pair(void **state)
 		fk_put("sys/bus/pci/devices/0000:03:00.1/driver_override", "snd_hda_intel\n"), 0);
 	before = fk_snapshot();
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	o.single_gpu = true;
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 2, &o, &e.d), 0);
 	{
@@ -452,7 +452,7 @@ static void test_undo_idempotent(void **state)
 
 	before = fk_snapshot();
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 1, &o, &e.d), 0);
 	n = e.j->n_records;
 	assert_true(n >= 1 && n <= 4);
@@ -485,7 +485,7 @@ static void test_restore_driver_missing(void **state)
 
 	before = fk_snapshot();
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 1, &o, &e.d), 0);
 
 	fk_path(p, sizeof(p), "sys/bus/pci/drivers/xhci_hcd");
@@ -533,7 +533,7 @@ static void test_stuck_unbind(void **state)
 	before = fk_snapshot();
 
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	o.single_gpu = true;
 	o.unbind_timeout_ms = 300;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -594,7 +594,7 @@ static void test_prepare_refuses_before_changing(void **state)
 
 	before = fk_snapshot();
 	env_open(&e);
-	assert_int_equal(journal_create(e.run_fd, "demo", &e.j), 0);
+	assert_int_equal(journal_create(e.run_fd, "demo", NULL, &e.j), 0);
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 1, NULL, &e.d), -EINVAL);
 	assert_int_equal(e.j->n_records, 0);
 	after = fk_snapshot();
