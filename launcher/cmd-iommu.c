@@ -349,6 +349,9 @@ int verb_iommu(const struct cli *c)
 		return log_error_errno(
 			r, "Failed to read the PCI devices in '%s': %m",
 			host_root_path(&h, "sys", "bus/pci/devices", path, sizeof(path)));
+	r = host_pci_names(&p);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
 
 	if (!p.iommu_enabled) {
 		if (c->json)

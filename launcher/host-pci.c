@@ -513,7 +513,6 @@ static int read_groups(const struct host_root *h, struct host_pci *p)
 
 int host_pci_probe(const struct host_root *h, struct host_pci *ret)
 {
-	_cleanup_(pci_names_closep) struct pci_access *pacc = NULL;
 	struct host_pci p = {};
 	int r;
 
@@ -523,21 +522,26 @@ int host_pci_probe(const struct host_root *h, struct host_pci *ret)
 	r = read_groups(h, &p);
 	if (r < 0)
 		goto fail;
-
-	if (p.n_devs > 0)
-		pacc = pci_names_open();
-	if (pacc)
-		for (size_t i = 0; i < p.n_devs; i++) {
-			r = pci_names_fill(pacc, &p.devs[i]);
-			if (r < 0)
-				goto fail;
-		}
-
 	*ret = p;
 	return 0;
 fail:
 	host_pci_done(&p);
 	return r;
+}
+
+int host_pci_names(struct host_pci *p)
+{
+	_cleanup_(pci_names_closep) struct pci_access *pacc = NULL;
+	int r;
+
+	if (p->n_devs > 0)
+		pacc = pci_names_open();
+	for (size_t i = 0; pacc && i < p->n_devs; i++) {
+		r = pci_names_fill(pacc, &p->devs[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 void host_pci_done(struct host_pci *p)

@@ -141,12 +141,17 @@ struct host_pci {
 
 /*
  * Reads the devices in sys/bus/pci/devices/ and the groups in
- * sys/kernel/iommu_groups/N/devices/.
- * Names come from libpci's ids database of the machine gamevm runs on.
+ * sys/kernel/iommu_groups/N/devices/, without names.
  * Returns 0, or negative errno; -EUCLEAN when a group directory and a
  * device's iommu_group link disagree (hotplug race or a broken tree).
  */
 int host_pci_probe(const struct host_root *h, struct host_pci *ret);
+/*
+ * Fills the vendor, device and class names from libpci's ids database of
+ * the machine gamevm runs on (they stay NULL where it has none). Separate:
+ * loading pci.ids takes some 8 ms, half of what a start takes otherwise.
+ */
+int host_pci_names(struct host_pci *p);
 void host_pci_done(struct host_pci *p);
 const struct host_pci_dev *host_pci_find(const struct host_pci *p, const struct pci_addr *a);
 const struct host_iommu_group *host_pci_find_group(const struct host_pci *p, int id);

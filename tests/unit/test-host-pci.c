@@ -48,6 +48,8 @@ static void probe(const char *dir, struct probed *ret)
 	ret->h = (struct host_root)HOST_ROOT_NULL;
 	assert_int_equal(host_root_open(dir, &ret->h), 0);
 	assert_int_equal(host_pci_probe(&ret->h, &ret->p), 0);
+	assert_null(ret->p.n_devs > 0 ? ret->p.devs[0].vendor_name : NULL);
+	assert_int_equal(host_pci_names(&ret->p), 0);
 }
 
 static void probe_fixture(const char *host, struct probed *ret)
