@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BUILD = os.environ.get("GAMEVM_BUILD", os.path.join(ROOT, "build"))
+BUILD = os.environ.get("GAMEVM_BUILDDIR", os.path.join(ROOT, "build"))
 GAMEVM = os.path.join(BUILD, "gamevm")
 LIBVIRT_SH = os.path.join(HERE, "libvirt.sh")
 HUGE2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
@@ -40,7 +40,9 @@ class BenchError(Exception):
 
 def need_root():
     if os.geteuid() != 0:
-        sys.exit(f"{sys.argv[0]}: run as root (gamevm start and libvirt need it)")
+        print(f"{sys.argv[0]}: run as root (gamevm start and libvirt need it)",
+              file=sys.stderr)
+        sys.exit(77)
     if not os.access(GAMEVM, os.X_OK):
         sys.exit(f"{sys.argv[0]}: no '{GAMEVM}': build first (scripts/build.sh)")
 

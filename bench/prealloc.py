@@ -31,7 +31,7 @@ MEMZERO = os.path.join(b.BUILD, "bench", "memzero")
 def default_gib():
     with open("/proc/meminfo") as f:
         avail = next(int(l.split()[1]) for l in f if l.startswith("MemAvailable:"))
-    return max(1, min(16, int(avail * 0.6 / 2**20)))
+    return max(1, min(64, int(avail * 0.75 / 2**20)))
 
 
 def memzero(gib, threads):
