@@ -30,7 +30,8 @@ HUGE2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 TIMING_RE = re.compile(
     r"Start timing: ([\d.]+) ms in all; gamevm ([\d.]+) ms \(([\d.]+) ms before QEMU is "
-    r"spawned, ([\d.]+) ms pinning and cont\); QEMU ([\d.]+) ms \(([\d.]+) ms to its QMP "
+    r"spawned(?:, of which ([\d.]+) ms backing the RAM)?, ([\d.]+) ms pinning and cont\); "
+    r"QEMU ([\d.]+) ms \(([\d.]+) ms to its QMP "
     r"greeting, ([\d.]+) ms to answer the start-up queries, ([\d.]+) ms for cont\)")
 
 
@@ -205,9 +206,9 @@ class GamevmRun:
         m = TIMING_RE.search(line)
         if not m:
             raise BenchError(f"cannot read '{line}'")
-        keys = ("all", "gamevm", "spawn", "pin_cont", "qemu", "qemu_greeting", "qemu_answers",
-                "qemu_cont")
-        return dict(zip(keys, (float(x) for x in m.groups())))
+        keys = ("all", "gamevm", "spawn", "ram", "pin_cont", "qemu", "qemu_greeting",
+                "qemu_answers", "qemu_cont")
+        return dict(zip(keys, (float(x or 0) for x in m.groups())))
 
     def wait(self, timeout=120):
         rc = self.proc.wait(timeout=timeout)

@@ -195,6 +195,18 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 			   const struct spawn_opts *qemu_o, const struct spawn_opts *swtpm_o,
 			   const char *qemu_cgroup, struct supervise_result *result)
 {
+	/*
+	 * Hugepage RAM from the pool the pages were reserved in, faulted in by
+	 * the plan's threads on its CPUs.
+	 */
+	struct guest_ram_spec ram = {
+		.size = s->l.c->memory_bytes,
+		.page_size = s->plan.hugepage_size,
+		.node = s->prep.hugepages.page_size ? s->prep.hugepages.node : s->l.c->memory_node,
+		.cpus = s->plan.prealloc_cpus,
+		.n_cpus = s->plan.n_prealloc_cpus,
+		.threads = MAX(s->plan.prealloc_threads, 1u),
+	};
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "STATUS=Starting QEMU (%s)",
@@ -210,6 +222,7 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 		.qemu = qemu_o,
 		.qemu_fds = s->disk_fds,
 		.n_qemu_fds = s->n_disk_fds,
+		.ram = s->plan.hugepage_size ? &ram : NULL,
 		.swtpm = swtpm_o,
 		.vcpu_pin = s->plan.vcpu_pin,
 		.n_vcpus = s->l.c->vcpus,

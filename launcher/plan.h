@@ -28,6 +28,13 @@ struct vm_paths {
 #define PLAN_QMP_FD 3
 
 /*
+ * Hugepage RAM: gamevm creates it (a hugetlb memfd), faults it in with its
+ * own pinned threads and hands it over as this fd, which QEMU opens as
+ * mem-path=/proc/self/fd/4 (tuning/guest-ram.h says why).
+ */
+#define PLAN_RAM_FD 4
+
+/*
  * Disk images: gamevm opens them (as root, before the host is touched) and
  * QEMU gets the fds, -add-fd into fd set i + 1 and filename=/dev/fdset/N,
  * so its user needs no access to the images. Disk i arrives as fd
@@ -99,10 +106,10 @@ struct plan {
 	size_t n_housekeeping;
 	int numa_node; /* host node all vCPUs run on (guest memory belongs there), -1 = none */
 	/*
-	 * Hugepage RAM is faulted in at start (prealloc=on) by prealloc_threads
-	 * threads on prealloc_cpus, through a thread-context: QEMU itself starts
-	 * on the housekeeping CPUs, which would otherwise hold every one of them.
-	 * 0 / NULL with normal pages.
+	 * Hugepage RAM is faulted in before QEMU starts by prealloc_threads
+	 * threads of gamevm's, one per CPU of prealloc_cpus in turn
+	 * (PLAN_RAM_FD). 0 / NULL with normal pages; prealloc_cpus NULL: the
+	 * threads are not pinned.
 	 */
 	unsigned prealloc_threads;
 	unsigned *prealloc_cpus; /* sorted */

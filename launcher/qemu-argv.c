@@ -4,7 +4,7 @@
  * is fixed, so golden files (tests/golden/) pin it down item by item:
  *
  *   binary, -name, -S, -no-user-config, -nodefaults, -machine, -accel, -cpu,
- *   -m, -object thread-context (prealloc), -object memory-backend,
+ *   -m, -object memory-backend,
  *   -overcommit, -smp, -uuid, -smbios (0,1,2,3), -rtc, -global (PIT, S3/S4, watchdog, pflash),
  * -watchdog-action, -blockdev (firmware), -object iothread, -device pcie-root-port, vfio-pci,
  * qemu-xhci, disks, TPM, NICs, display, serial, QMP (fd 3), -sandbox, -msg, then [qemu] extra.
@@ -165,50 +165,26 @@ static void argv_cpu(const struct vm_config *c, const struct plan *p, struct str
 static void argv_memory(const struct vm_config *c, const struct plan *p, struct strv *a)
 {
 	struct qopts o = { 0 };
-	char size[32], page[32];
+	char size[32];
 
 	format_size(c->memory_bytes, size, sizeof(size));
 	push_pair(a, "-m", size);
 
 	/*
 	 * The RAM is a named backend (-machine memory-backend=pc.ram) so its
-	 * properties are explicit. Hugepages come from a memfd: no hugetlbfs
-	 * mount to find or own, and shared like the seed's <access mode='shared'/>.
+	 * properties are explicit. Hugepages come from the memfd gamevm made
+	 * and faulted in (PLAN_RAM_FD): no hugetlbfs mount to find or own, no
+	 * prealloc left for QEMU, and shared like the seed's
+	 * <access mode='shared'/>.
 	 */
-	/*
-	 * Created before -sandbox takes effect (QEMU 7.2+), so it may set its
-	 * affinity though QEMU may not; the prealloc threads inherit it.
-	 */
-	if (p->n_prealloc_cpus > 0) {
-		qopts_add(&o, "thread-context,id=tc-prealloc");
-		for (size_t i = 0; i < p->n_prealloc_cpus;) {
-			size_t j = i;
-
-			while (j + 1 < p->n_prealloc_cpus &&
-			       p->prealloc_cpus[j + 1] == p->prealloc_cpus[j] + 1)
-				j++;
-			if (j == i)
-				qopts_add(&o, "cpu-affinity=%u", p->prealloc_cpus[i]);
-			else
-				qopts_add(&o, "cpu-affinity=%u-%u", p->prealloc_cpus[i],
-					  p->prealloc_cpus[j]);
-			i = j + 1;
-		}
-		qopts_push(a, "-object", &o);
-	}
 	if (p->hugepage_size) {
-		format_size(p->hugepage_size, page, sizeof(page));
 		qopts_add(
 			&o,
-			"memory-backend-memfd,id=pc.ram,size=%s,hugetlb=on,hugetlbsize=%s,share=on,prealloc=on",
-			size, page);
+			"memory-backend-file,id=pc.ram,size=%s,mem-path=/proc/self/fd/%d,share=on,prealloc=off",
+			size, PLAN_RAM_FD);
 	} else {
 		qopts_add(&o, "memory-backend-ram,id=pc.ram,size=%s", size);
 	}
-	if (p->prealloc_threads > 0)
-		qopts_add(&o, "prealloc-threads=%u", p->prealloc_threads);
-	if (p->n_prealloc_cpus > 0)
-		qopts_add(&o, "prealloc-context=tc-prealloc");
 	if (c->memory_node >= 0)
 		qopts_add(&o, "host-nodes=%d,policy=bind", c->memory_node);
 	qopts_push(a, "-object", &o);

@@ -106,6 +106,7 @@ struct sv {
 	off_t qemu_log_start;
 	/* The start, CLOCK_MONOTONIC: QEMU spawned, its first QMP bytes, cont sent. */
 	uint64_t t_spawn_usec, t_qmp_usec, t_answers_usec, t_cont_usec;
+	uint64_t ram_usec; /* of the time before the spawn: creating the RAM (guest-ram.h) */
 };
 
 /* supervise.c */

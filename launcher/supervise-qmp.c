@@ -745,21 +745,26 @@ void sv_on_kvm_window(struct loop_source *s, void *userdata)
 
 /*
  * Where the start's time went: gamevm's own share (until QEMU is spawned,
- * and from the start-up queries' answers to cont: pinning) and QEMU's
+ * hugepage RAM included, and from the start-up queries' answers to cont:
+ * pinning) and QEMU's
  * (starting up to its QMP greeting, finishing its set-up and answering the
  * queries, which it does only then, and answering cont). bench/ reads it.
  */
 static void sv_log_timing(const struct sv *sv)
 {
 	uint64_t now = qmp_now_usec(), t0 = sv->p->t0_usec;
+	char ram[64] = "";
 
 	if (!t0 || !sv->t_spawn_usec || !sv->t_qmp_usec || !sv->t_answers_usec || !sv->t_cont_usec)
 		return;
+	if (sv->ram_usec)
+		snprintf(ram, sizeof(ram), ", of which %.1f ms backing the RAM",
+			 (double)sv->ram_usec / 1000);
 	log_info(
-		"Start timing: %.1f ms in all; gamevm %.1f ms (%.1f ms before QEMU is spawned, %.1f ms pinning and cont); QEMU %.1f ms (%.1f ms to its QMP greeting, %.1f ms to answer the start-up queries, %.1f ms for cont).",
+		"Start timing: %.1f ms in all; gamevm %.1f ms (%.1f ms before QEMU is spawned%s, %.1f ms pinning and cont); QEMU %.1f ms (%.1f ms to its QMP greeting, %.1f ms to answer the start-up queries, %.1f ms for cont).",
 		(double)(now - t0) / 1000,
 		(double)((sv->t_spawn_usec - t0) + (sv->t_cont_usec - sv->t_answers_usec)) / 1000,
-		(double)(sv->t_spawn_usec - t0) / 1000,
+		(double)(sv->t_spawn_usec - t0) / 1000, ram,
 		(double)(sv->t_cont_usec - sv->t_answers_usec) / 1000,
 		(double)((sv->t_answers_usec - sv->t_spawn_usec) + (now - sv->t_cont_usec)) / 1000,
 		(double)(sv->t_qmp_usec - sv->t_spawn_usec) / 1000,

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,27 +619,71 @@ static int spawn_swtpm(struct sv *sv)
 	return 0;
 }
 
+/*
+ * The VM's hugepage RAM, faulted in by gamevm's threads on the plan's CPUs
+ * (the hugepages are reserved already): new for each start, so a restarted
+ * guest finds zeroed memory like after a power cycle.
+ */
+static int sv_create_ram(struct sv *sv, int *ret_fd)
+{
+	const struct guest_ram_spec *ram = sv->p->ram;
+	uint64_t t = qmp_now_usec();
+	double secs;
+	int r;
+
+	r = guest_ram_create(ram, ret_fd);
+	if (r == -ENOMEM)
+		return log_error_errno(
+			r,
+			"Failed to back the VM's %" PRIu64 " MiB of RAM with %" PRIu64
+			" kB huge pages%s: too few free pages (someone took them since they were reserved?); see 'grep Huge /proc/meminfo'.",
+			ram->size >> 20, ram->page_size >> 10,
+			ram->node >= 0 ? " of its NUMA node" : "");
+	if (r < 0)
+		return log_error_errno(r,
+				       "Failed to back the VM's %" PRIu64
+				       " MiB of RAM with %" PRIu64 " kB huge pages: %m",
+				       ram->size >> 20, ram->page_size >> 10);
+	sv->ram_usec = qmp_now_usec() - t;
+	secs = (double)sv->ram_usec / 1e6;
+	log_info("Backed %" PRIu64 " MiB of RAM with %" PRIu64
+		 " kB huge pages in %.2f s (%u thread%s, %.1f GiB/s).",
+		 ram->size >> 20, ram->page_size >> 10, secs, ram->threads,
+		 ram->threads == 1 ? "" : "s",
+		 secs > 0 ? (double)ram->size / (1 << 30) / secs : 0.0);
+	return 0;
+}
+
 static int spawn_qemu(struct sv *sv)
 {
 	struct vm_dirs *d = sv->p->dirs;
 	struct spawn_fd fds[SPAWN_FDS_MAX];
 	struct spawn_opts o = *sv->p->qemu;
 	_cleanup_free_ char *why = NULL;
+	_cleanup_close_ int ram_fd = -1;
 	off_t off;
 	int r;
 
-	if (sv->p->n_qemu_fds >= SPAWN_FDS_MAX)
+	if (sv->p->n_qemu_fds + 2 > SPAWN_FDS_MAX)
 		return log_error_errno(-E2BIG, "Too many files for QEMU (%zu).", sv->p->n_qemu_fds);
 	fds[0] = (struct spawn_fd){ .src_fd = d->qmp_fd, .target_fd = PLAN_QMP_FD };
 	for (size_t i = 0; i < sv->p->n_qemu_fds; i++)
 		fds[i + 1] = sv->p->qemu_fds[i];
 	o.fds = fds;
 	o.n_fds = sv->p->n_qemu_fds + 1;
+	if (sv->p->ram) {
+		r = sv_create_ram(sv, &ram_fd);
+		if (r < 0)
+			return r;
+		fds[o.n_fds++] = (struct spawn_fd){ .src_fd = ram_fd, .target_fd = PLAN_RAM_FD };
+	}
 	o.stdout_fd = o.stderr_fd = d->qemu_log_fd;
 	off = lseek(d->qemu_log_fd, 0, SEEK_END);
 	sv->qemu_log_start = off > 0 ? off : 0;
 	sv->t_spawn_usec = qmp_now_usec();
 	r = spawn_child(&o, "qemu", &sv->qemu, &why);
+	/* QEMU has its own copy: the pages go back to the pool when it exits. */
+	ram_fd = sv_fd_close(ram_fd);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start QEMU: %s: %m", strna(why));
 	sv->st.qemu_pid = sv->qemu.pid;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-ram.h"
 #include "hostroot.h"
 #include "spawn.h"
 #include "vm-dirs.h"
@@ -78,6 +79,12 @@ struct supervise_params {
 	/* More fds for QEMU besides the QMP socket: the disk images (plan.h, PLAN_DISK_FD). */
 	const struct spawn_fd *qemu_fds;
 	size_t n_qemu_fds;
+	/*
+	 * Hugepage RAM, created and faulted in right before each QEMU start
+	 * and handed over as PLAN_RAM_FD (tuning/guest-ram.h); NULL: QEMU
+	 * allocates its RAM itself.
+	 */
+	const struct guest_ram_spec *ram;
 	const struct spawn_opts *swtpm; /* NULL: no TPM */
 
 	const unsigned *vcpu_pin; /* per vCPU index, NULL = not pinned */

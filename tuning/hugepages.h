@@ -9,7 +9,7 @@
  *   r = hugepages_request_from_plan(c, p, f, &req);   -ENODATA: no hugepages
  *   r = hugepages_reserve(h, j, &req, &res, &diags);  -ENOMEM: too few (diags say
  *                                                     how many and what to do)
- *   ... QEMU started with prealloc=on, cont sent ...
+ *   ... the RAM faulted in (guest-ram.h), QEMU started, cont sent ...
  *   hugepages_release_target(h, j, &res, &diags);
  *   ... teardown: journal_replay() -> hugepages_undo() for what is left
  *

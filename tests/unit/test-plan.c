@@ -7,6 +7,16 @@
  */
 #include "plan-test-util.h"
 
+/* threads gamevm preallocates with, on n CPUs from first to last (a range). */
+static void assert_prealloc(const struct run *x, unsigned threads, size_t n, unsigned first,
+			    unsigned last)
+{
+	assert_int_equal(x->p.prealloc_threads, threads);
+	assert_int_equal(x->p.n_prealloc_cpus, n);
+	assert_int_equal(x->p.prealloc_cpus[0], first);
+	assert_int_equal(x->p.prealloc_cpus[n - 1], last);
+}
+
 static void test_seed_argv(void **state)
 {
 	char *text = read_example("win11.conf");
@@ -33,12 +43,11 @@ static void test_seed_argv(void **state)
 		"hv-synic=on,hv-stimer=on,hv-stimer-direct=on,hv-vendor-id=AuthenticAMD,"
 		"hv-frequencies=on,hv-tlbflush=on,hv-ipi=on");
 	assert_argv(&x, "-m", "64G");
-	/* 64G zeroed at start by 16 threads on the VM's CPUs (all 32 here). */
-	assert_argv(&x, "-object", "thread-context,id=tc-prealloc,cpu-affinity=0-31");
+	/* 64G zeroed by gamevm before QEMU starts, 16 threads on the VM's CPUs (all 32 here). */
+	assert_prealloc(&x, 16, 32, 0, 31);
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=64G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
-		"prealloc-threads=16,prealloc-context=tc-prealloc");
+		"memory-backend-file,id=pc.ram,size=64G,mem-path=/proc/self/fd/4,share=on,prealloc=off");
 	assert_argv(&x, "-smp", "32,sockets=1,dies=1,clusters=1,cores=16,threads=2");
 	/* uuid5(gamevm namespace, "win11"), and SMBIOS type 1 agrees with -uuid. */
 	assert_argv(&x, "-uuid", "005e5710-68a9-5e65-bd5f-623976f2efb7");
@@ -618,14 +627,14 @@ static void test_hugepages_2m_notice(void **state)
 		    "must be reserved");
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
-		"prealloc-threads=4,prealloc-context=tc-prealloc");
+		"memory-backend-file,id=pc.ram,size=1G,mem-path=/proc/self/fd/4,share=on,prealloc=off");
+	assert_int_equal(x.p.prealloc_threads, 4);
 	run_done(&x);
 }
 
 /*
- * QEMU starts on the housekeeping CPUs: the RAM is zeroed by threads of a
- * thread-context on the CPUs the VM is given, one thread per CPU.
+ * The RAM is zeroed before QEMU starts by gamevm's threads on the CPUs the
+ * VM is given, one thread per CPU; QEMU gets it as an fd.
  */
 static void test_prealloc_cpus(void **state)
 {
@@ -636,13 +645,17 @@ static void test_prealloc_cpus(void **state)
 		&x,
 		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\n[cpu]\nvcpus = 3\npin = 4,5,9\nhousekeeping = 0,16\n");
 	assert_int_equal(x.r, 0);
-	assert_argv(&x, "-object",
-		    "thread-context,id=tc-prealloc,cpu-affinity=0,cpu-affinity=4-5,cpu-affinity=9,"
-		    "cpu-affinity=16");
+	assert_int_equal(x.p.prealloc_threads, 5);
+	assert_int_equal(x.p.n_prealloc_cpus, 5);
+	assert_int_equal(x.p.prealloc_cpus[0], 0);
+	assert_int_equal(x.p.prealloc_cpus[1], 4);
+	assert_int_equal(x.p.prealloc_cpus[2], 5);
+	assert_int_equal(x.p.prealloc_cpus[3], 9);
+	assert_int_equal(x.p.prealloc_cpus[4], 16);
+	assert_null(argv_value(&x, "-object", "thread-context"));
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
-		"prealloc-threads=5,prealloc-context=tc-prealloc");
+		"memory-backend-file,id=pc.ram,size=1G,mem-path=/proc/self/fd/4,share=on,prealloc=off");
 	run_done(&x);
 
 	/* The memory's node: all of its CPUs, at most 16 threads. */
@@ -653,11 +666,11 @@ static void test_prealloc_cpus(void **state)
 		&x,
 		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nnode = 0\n[cpu]\nvcpus = 2\npin = 4,20\n");
 	assert_int_equal(x.r, 0);
-	assert_argv(&x, "-object", "thread-context,id=tc-prealloc,cpu-affinity=0-31");
+	assert_prealloc(&x, 16, 32, 0, 31);
 	assert_argv(
 		&x, "-object",
-		"memory-backend-memfd,id=pc.ram,size=1G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,"
-		"prealloc-threads=16,prealloc-context=tc-prealloc,host-nodes=0,policy=bind");
+		"memory-backend-file,id=pc.ram,size=1G,mem-path=/proc/self/fd/4,share=on,prealloc=off,"
+		"host-nodes=0,policy=bind");
 	run_done(&x);
 
 	/* More threads than CPUs: kept, with a word. */
@@ -668,14 +681,14 @@ static void test_prealloc_cpus(void **state)
 	assert_diag(&x, LOG_NOTICE,
 		    "[memory] prealloc-threads: 40 threads to preallocate RAM on 3 CPUs",
 		    "leave it at auto");
-	assert_non_null(
-		strstr(argv_value(&x, "-object", "memory-backend-memfd"), "prealloc-threads=40,"));
+	assert_int_equal(x.p.prealloc_threads, 40);
 	run_done(&x);
 
-	/* Normal pages are not preallocated: no threads, no context. */
+	/* Normal pages are not preallocated: no threads. */
 	run_conf(&x, "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n");
 	assert_int_equal(x.r, 0);
-	assert_null(argv_value(&x, "-object", "thread-context"));
+	assert_int_equal(x.p.prealloc_threads, 0);
+	assert_null(x.p.prealloc_cpus);
 	assert_argv(&x, "-object", "memory-backend-ram,id=pc.ram,size=1G");
 	run_done(&x);
 }
