@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "doctor.h"
 #include "fileio.h"
 #include "host.h"
 #include "log.h"
@@ -367,8 +368,61 @@ static int print_text(const struct check *c, const struct vm_config *conf, const
 
 static struct json_object *accel_json(const struct check_accel *a);
 
+static struct json_object *doctor_json(const struct doctor *d)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < d->n_results; i++) {
+		const struct doctor_result *x = &d->results[i];
+		struct json_object *o = json_object_new_object();
+
+		if (!o || json_object_array_add(a, o) < 0) {
+			json_object_put(o);
+			json_object_put(a);
+			return NULL;
+		}
+		json_object_object_add(o, "id", json_object_new_string(x->id));
+		json_object_object_add(o, "status",
+				       json_object_new_string(doctor_status_to_string(x->status)));
+		json_object_object_add(o, "info", json_object_new_string(x->info));
+		json_object_object_add(o, "source",
+				       x->source ? json_object_new_string(x->source) : NULL);
+		json_object_object_add(o, "fix", x->fix ? json_object_new_string(x->fix) : NULL);
+	}
+	return a;
+}
+
+/* The doctor's lines: status, what was found and read, and the fix under it. */
+static void print_doctor(const struct doctor *d)
+{
+	static const char *const tags[] = {
+		[DOCTOR_SKIP] = "skip",
+		[DOCTOR_PASS] = "ok",
+		[DOCTOR_WARN] = "WARN",
+		[DOCTOR_FAIL] = "FAIL",
+	};
+	size_t n[4] = { 0 };
+
+	printf("Checks:\n");
+	for (size_t i = 0; i < d->n_results; i++) {
+		const struct doctor_result *x = &d->results[i];
+
+		n[x->status]++;
+		printf("  %-4s  %-26s %s", tags[x->status], x->id, x->info);
+		if (x->source)
+			printf(" [%s]", x->source);
+		printf("\n");
+		if (x->fix && x->status >= DOCTOR_WARN)
+			printf("        fix: %s\n", x->fix);
+	}
+	printf("\n%zu failed, %zu warnings, %zu passed, %zu skipped: %s\n", n[DOCTOR_FAIL],
+	       n[DOCTOR_WARN], n[DOCTOR_PASS], n[DOCTOR_SKIP],
+	       n[DOCTOR_FAIL] ? "the VM will not start (or not work) until the failures are fixed"
+			      : "nothing stops the VM from starting");
+}
+
 static int print_json(const struct check *c, const struct vm_config *conf, const char *cmdline,
-		      const char *line, const struct check_accel *acc)
+		      const char *line, const struct check_accel *acc, const struct doctor *doc)
 {
 	struct json_object *o = json_object_new_object(), *items = json_object_new_array();
 	const char *vfio = word_find(c, "vfio-pci.ids"), *mit = word_find(c, "mitigations");
@@ -416,6 +470,15 @@ static int print_json(const struct check *c, const struct vm_config *conf, const
 		json_object_object_add(o, "accel",
 				       json_object_get(json_object_object_get(a, "accel")));
 		json_object_put(a);
+	}
+	if (r >= 0) {
+		struct json_object *checks = doctor_json(doc);
+
+		if (!checks)
+			r = -ENOMEM;
+		json_object_object_add(o, "checks", checks);
+		json_object_object_add(o, "can_start",
+				       json_object_new_boolean(doctor_worst(doc) < DOCTOR_FAIL));
 	}
 	if (r >= 0)
 		printf("%s\n", json_object_to_json_string_ext(
@@ -488,6 +551,8 @@ int verb_check(const struct cli *c)
 	_cleanup_free_ char *cmdline = NULL, *line = NULL;
 	struct planner_input in = { .gpu_node = -1, .memory_node = -1 };
 	_cleanup_(check_done) struct check chk = {};
+	_cleanup_(doctor_done) struct doctor doc = {};
+	bool plan_ok;
 	struct vm_paths paths;
 	const struct plan_diag *why;
 	char where[4096];
@@ -506,6 +571,7 @@ int verb_check(const struct cli *c)
 	r = plan_build(l.c, &l.facts, &l.qemu, &l.fw, &paths, &plan, &diags);
 	if (r < 0 && r != -EINVAL)
 		return log_error_errno(r, "Failed to plan the VM: %m");
+	plan_ok = r >= 0;
 	acc = (struct check_accel){ .kvm = &l.facts.kvm,
 				    .verdict = host_kvm_verdict(&l.facts.kvm),
 				    .config = l.c->accel,
@@ -536,8 +602,25 @@ int verb_check(const struct cli *c)
 		r = check_line(&chk, &line);
 	if (r < 0)
 		return log_error_errno(-ENOMEM, "Out of memory.");
+
+	doc = (struct doctor){
+		.h = &l.root, .c = l.c, .f = &l.facts, .p = plan_ok ? &plan : NULL, .diags = &diags
+	};
+	r = doctor_run(&doc);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run the checks: %m");
 	if (c->json)
-		return print_json(&chk, l.c, cmdline, line, &acc);
-	print_accel(&acc, l.c->name);
-	return print_text(&chk, l.c, where, line);
+		r = print_json(&chk, l.c, cmdline, line, &acc, &doc);
+	else {
+		print_accel(&acc, l.c->name);
+		r = print_text(&chk, l.c, where, line);
+		if (r >= 0) {
+			printf("\n");
+			print_doctor(&doc);
+		}
+	}
+	if (r < 0)
+		return r;
+	/* The exit status says whether the VM can start. */
+	return doctor_worst(&doc) == DOCTOR_FAIL ? 1 : 0;
 }

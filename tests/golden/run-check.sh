@@ -3,7 +3,8 @@
 #
 # One golden case of "gamevm check": the kernel command line advice for
 # CONFIG on a fixture host (its proc/cmdline), stdout and stderr compared
-# with expected/NAME.stdout and expected/NAME.stderr. check always succeeds.
+# with expected/NAME.stdout and expected/NAME.stderr, and its exit status
+# (whether the doctor found a failure) with expected/NAME.rc (0 without one).
 #
 #   run-check.sh NAME HOST OVERLAY CONFIG [json]
 #
@@ -45,13 +46,16 @@ fi
 if [ -n "${GAMEVM_GOLDEN_UPDATE:-}" ]; then
 	cp "$tmp/stdout" "$expected.stdout"
 	cp "$tmp/stderr" "$expected.stderr"
+	if [ "$rc" -ne 0 ]; then echo "$rc" >"$expected.rc"; else rm -f "$expected.rc"; fi
 	echo "updated $expected.stdout and $expected.stderr (exit status $rc)"
 	exit 0
 fi
 
 fail=0
-if [ "$rc" -ne 0 ]; then
-	echo "FAIL: gamevm check exited with $rc" >&2
+want_rc=0
+[ -f "$expected.rc" ] && want_rc=$(cat "$expected.rc")
+if [ "$rc" -ne "$want_rc" ]; then
+	echo "FAIL: gamevm check exited with $rc, not $want_rc" >&2
 	fail=1
 fi
 diff -u "$expected.stdout" "$tmp/stdout" >&2 || fail=1
