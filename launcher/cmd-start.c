@@ -497,6 +497,9 @@ int verb_start(const struct cli *cl)
 	r = start_open_disks(&s);
 	if (r < 0)
 		return r;
+	r = start_check_qemu_paths(&s);
+	if (r < 0)
+		return r;
 
 	start_child_opts(&s, &qemu_o);
 	qemu_o.argv = s.argv.v;

@@ -475,6 +475,20 @@ static int plan_cpu(const struct vm_config *c, const struct host_facts *f, struc
 	p->housekeeping = TAKE_PTR(cp.housekeeping);
 	p->n_housekeeping = cp.n_housekeeping;
 	p->numa_node = cp.node;
+
+	/*
+	 * TCG's 'max' says AuthenticAMD, and an AMD guest learns its SMT
+	 * siblings from topoext (CPUID 0x8000001E), which TCG does not offer
+	 * (QEMU 7.2): a Linux guest then sees every thread as a core. With
+	 * GenuineIntel it reads them from leaf 0xB, which TCG fills in.
+	 */
+	if (p->accel == ACCEL_TCG && p->topology.threads > 1 && streq(p->cpu_model, "max")) {
+		p->cpu_vendor_intel = true;
+		return plan_diag_key(
+			d, LOG_NOTICE, c, "cpu", "threads", 0,
+			"under TCG the CPU says GenuineIntel (vendor=GenuineIntel), so that the guest sees %u threads per core: TCG cannot offer AMD's topoext",
+			p->topology.threads);
+	}
 	return 0;
 }
 
@@ -554,12 +568,18 @@ static int plan_memory(const struct vm_config *c, const struct host_facts *f, st
 					? "the CPU needs 1G page support (pdpe1gb); "
 					: "",
 				sz, need, c->hugepages == HUGEPAGES_1G ? "2M" : "none");
+		/* The same words as gamevm start's, which reserves the shortfall itself. */
+		if (pool->free >= need)
+			return plan_diag_key(d, LOG_NOTICE, c, "memory", "hugepages", 0,
+					     "%s huge pages: %" PRIu64 " needed for %s, %" PRIu64
+					     " free of %" PRIu64 " reserved (%s/free_hugepages)",
+					     sz, need, want, pool->free, pool->nr, dir);
 		return plan_diag_key(
 			d, LOG_NOTICE, c, "memory", "hugepages", 0,
 			"%s huge pages: %" PRIu64 " needed for %s, %" PRIu64 " free of %" PRIu64
-			" reserved (%s/free_hugepages)%s",
-			sz, need, want, pool->free, pool->nr, dir,
-			pool->free >= need ? "" : "; the rest must be reserved before start");
+			" reserved (%s/free_hugepages); gamevm start reserves the other %" PRIu64
+			" when the VM starts and gives them back after (without root: 'gamevm prepare' does)",
+			sz, need, want, pool->free, pool->nr, dir, need - pool->free);
 	}
 	return 0;
 }

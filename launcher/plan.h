@@ -35,6 +35,14 @@ struct vm_paths {
 #define PLAN_RAM_FD 4
 
 /*
+ * [devices] serial = file: gamevm opens serial-path (write-only, created,
+ * truncated) and QEMU writes to it through fd set PLAN_SERIAL_FDSET, so the
+ * QEMU user needs no access to its directory.
+ */
+#define PLAN_SERIAL_FD	  5
+#define PLAN_SERIAL_FDSET 999
+
+/*
  * Disk images: gamevm opens them (as root, before the host is touched) and
  * QEMU gets the fds, -add-fd into fd set i + 1 and filename=/dev/fdset/N,
  * so its user needs no access to the images. Disk i arrives as fd
@@ -97,6 +105,7 @@ struct plan {
 	bool pflash_secure; /* flash writable from SMM only: cfi.pflash01 secure=on */
 
 	char *cpu_model;	/* "host", or a named model ("max" under TCG) */
+	bool cpu_vendor_intel;	/* vendor=GenuineIntel: SMT visible under TCG (plan_cpu) */
 	bool cache_passthrough; /* host-cache-info=on,l3-cache=off (KVM + host model) */
 	uint64_t hugepage_size; /* bytes, 0 = normal pages */
 

@@ -265,8 +265,11 @@ static void argv_serial(const struct vm_config *c, struct strv *a)
 		strv_push(a, "pty");
 		break;
 	case SERIAL_FILE:
-		qopts_add(&o, "file,id=serial0");
-		qopts_str(&o, "path", c->serial_path);
+		/* gamevm opened the file (plan.h, PLAN_SERIAL_FD). */
+		qopts_add(&o, "fd=%d,set=%d", PLAN_SERIAL_FD, PLAN_SERIAL_FDSET);
+		qopts_str(&o, "opaque", c->serial_path);
+		qopts_push(a, "-add-fd", &o);
+		qopts_add(&o, "file,id=serial0,path=/dev/fdset/%d", PLAN_SERIAL_FDSET);
 		qopts_push(a, "-chardev", &o);
 		strv_push(a, "-serial");
 		strv_push(a, "chardev:serial0");

@@ -125,6 +125,8 @@ static void argv_cpu(const struct vm_config *c, const struct plan *p, struct str
 	qopts_str(&o, NULL, p->cpu_model);
 	if (streq(p->cpu_model, "host"))
 		qopts_add(&o, "migratable=off");
+	if (p->cpu_vendor_intel)
+		qopts_add(&o, "vendor=GenuineIntel");
 	for (size_t i = 0; i < c->n_features; i++)
 		qopts_str(&o, c->features[i].name, c->features[i].enabled ? "on" : "off");
 	if (p->cache_passthrough) {

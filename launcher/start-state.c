@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -118,11 +120,116 @@ static int open_disk_image(const char *path, bool rw, int *ret_fd)
  * Done before the host is touched: a missing or unopenable image ends the
  * start here.
  */
+/*
+ * Whether QEMU's user can open path with flags: tried for real in a child
+ * that becomes that user (groups, ACLs and every directory above count).
+ * 0, or the errno the open gave, negative.
+ */
+static int start_user_can_open(const struct start *s, const char *path, int flags)
+{
+	int status;
+	pid_t pid;
+
+	if (!s->switch_user) {
+		int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+		if (fd < 0)
+			return NEG_ERRNO();
+		close(fd);
+		return 0;
+	}
+	pid = fork();
+	if (pid < 0)
+		return NEG_ERRNO();
+	if (pid == 0) {
+		int fd;
+
+		/* Single-threaded here: plain set*id() calls are safe in the child. */
+		if (setgroups(s->n_groups, s->groups) < 0 ||
+		    setresgid(s->gid, s->gid, s->gid) < 0 || setresuid(s->uid, s->uid, s->uid) < 0)
+			_exit(EPERM);
+		fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		_exit(fd < 0 ? (errno & 0xff) : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return NEG_ERRNO();
+	if (!WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
+}
+
+/*
+ * What QEMU opens by path itself (a [pci] romfile: QEMU's ROM loader takes
+ * no fd), checked for its user before the host is touched, instead of a
+ * "Permission denied" in qemu.log after the devices left the host.
+ */
+int start_check_qemu_paths(struct start *s)
+{
+	const struct vm_config *c = s->l.c;
+
+	for (size_t i = 0; i < c->n_pci; i++) {
+		const struct vm_pci *d = &c->pci[i];
+		char label[64];
+		int r;
+
+		if (!d->romfile)
+			continue;
+		snprintf(label, sizeof(label), "pci %s", d->name);
+		r = start_user_can_open(s, d->romfile, O_RDONLY);
+		if (r < 0)
+			return log_error_errno(
+				r,
+				"%s:%u: [pci %s] romfile: QEMU's user '%s' cannot read '%s': %m (make the file readable by it, e.g. chmod 0644, with every directory above it searchable)",
+				c->path, config_key_line(c, label, "romfile"), d->name,
+				strna(s->user), d->romfile);
+	}
+	return 0;
+}
+
+/*
+ * [devices] serial = file: opened here, as root, and handed to QEMU (plan.h,
+ * PLAN_SERIAL_FD), so the QEMU user needs no access to the file or its
+ * directory. Truncated at each start, as QEMU's own file backend does;
+ * a regular file only (not followed through a symlink), created 0640.
+ */
+static int start_open_serial(struct start *s)
+{
+	const struct vm_config *c = s->l.c;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (c->serial != SERIAL_FILE || !c->serial_path)
+		return 0;
+	fd = open(c->serial_path,
+		  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return log_error_errno(
+			NEG_ERRNO(),
+			"%s:%u: [devices] serial-path: cannot open '%s' for writing: %m%s", c->path,
+			config_key_line(c, "devices", "serial-path"), c->serial_path,
+			errno == ENOENT	 ? " (its directory must exist)"
+			: errno == ELOOP ? " (a symlink: name the file itself)"
+					 : "");
+	if (fstat(fd, &st) < 0)
+		return log_error_errno(NEG_ERRNO(), "Failed to stat '%s': %m", c->serial_path);
+	if (!S_ISREG(st.st_mode))
+		return log_error_errno(
+			-EBADFD, "%s:%u: [devices] serial-path: '%s' is not a regular file.",
+			c->path, config_key_line(c, "devices", "serial-path"), c->serial_path);
+	if (ftruncate(fd, 0) < 0 || fcntl(fd, F_SETFL, O_WRONLY) < 0)
+		return log_error_errno(NEG_ERRNO(), "Failed to truncate '%s': %m", c->serial_path);
+	s->disk_fds[s->n_disk_fds++] =
+		(struct spawn_fd){ .src_fd = TAKE_FD(fd), .target_fd = PLAN_SERIAL_FD };
+	return 0;
+}
+
 int start_open_disks(struct start *s)
 {
 	const struct vm_config *c = s->l.c;
 
-	s->disk_fds = calloc(2 * c->n_disks + 1, sizeof(*s->disk_fds));
+	/* Two per disk, and the serial file's. */
+	s->disk_fds = calloc(2 * c->n_disks + 2, sizeof(*s->disk_fds));
 	if (!s->disk_fds)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 	for (size_t i = 0; i < c->n_disks; i++) {
@@ -151,5 +258,5 @@ int start_open_disks(struct start *s)
 						   .target_fd = PLAN_DISK_FD(i, !rw) };
 		}
 	}
-	return 0;
+	return start_open_serial(s);
 }

@@ -75,6 +75,11 @@ void start_notify(const char *msg);
 int start_plan(const struct cli *cl, struct start *s);
 /* The unprivileged user QEMU and swtpm run as, with its groups (kvm). */
 int start_resolve_user(struct start *s);
+/*
+ * Files QEMU opens by path itself ([pci] romfile), opened as QEMU's user
+ * before the host is touched; logs which and how to fix it.
+ */
+int start_check_qemu_paths(struct start *s);
 /* spawn_opts for a child running as the QEMU user. */
 void start_child_opts(const struct start *s, struct spawn_opts *o);
 /* Whether one of the stop signals in mask (blocked) is pending; it stays pending. */

@@ -91,8 +91,15 @@ struct sv {
 	enum phase phase;
 	enum stop_step step;
 	unsigned stop_timeout_s;
-	bool guest_shutdown;	     /* SHUTDOWN event: QEMU is on its way out */
-	bool guest_poweroff;	     /* ...because the guest powered itself off */
+	bool guest_shutdown; /* SHUTDOWN event: QEMU is on its way out */
+	bool guest_poweroff; /* ...because the guest powered itself off */
+	/*
+	 * Resets of the machine while it ran: all of them, and those in a row
+	 * that came less than RESET_LOOP_GAP_S apart (a boot loop, see
+	 * sv_on_reset()).
+	 */
+	unsigned n_resets, quick_resets;
+	uint64_t last_reset_usec, first_quick_reset_usec;
 	uint64_t running_since_usec; /* CLOCK_MONOTONIC at cont, 0 before */
 	bool failed;		     /* something went wrong: exit 1 whatever QEMU does */
 	bool stop_requested;	     /* by a signal or --run-for, as opposed to a failure */

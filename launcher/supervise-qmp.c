@@ -180,6 +180,44 @@ static void log_shutdown(const struct qmp_event *e)
 			 sv_escape(e->reason_str ? e->reason_str : "none", esc, sizeof(esc)));
 }
 
+/*
+ * A guest that resets again and again (a driver or the kernel failing at
+ * boot, a broken NVRAM) would otherwise run forever with nobody told:
+ * RESET_LOOP_COUNT resets in a row, each less than RESET_LOOP_GAP_S after
+ * the one before, end the VM as a failure (on-crash decides what next).
+ * Windows' own restarts (updates, setup) come minutes apart, or fewer.
+ */
+#define RESET_LOOP_COUNT 5
+#define RESET_LOOP_GAP_S 120
+
+static void sv_on_reset(struct sv *sv, const struct qmp_event *e)
+{
+	uint64_t now = qmp_now_usec();
+	double secs;
+
+	/* gamevm's own resets (none today) and a snapshot load are not the guest's doing. */
+	if (e->reason == QMP_SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET ||
+	    e->reason == QMP_SHUTDOWN_CAUSE_SNAPSHOT_LOAD || sv->phase != PHASE_RUNNING)
+		return;
+	sv->n_resets++;
+	if (sv->quick_resets > 0 && now - sv->last_reset_usec < RESET_LOOP_GAP_S * 1000000ULL) {
+		sv->quick_resets++;
+	} else {
+		sv->quick_resets = 1;
+		sv->first_quick_reset_usec = now;
+	}
+	sv->last_reset_usec = now;
+	if (sv->quick_resets < RESET_LOOP_COUNT)
+		return;
+	secs = (double)(now - sv->first_quick_reset_usec) / 1e6;
+	log_error(
+		"The guest reset itself %u times in %.0f s (one every %.1f s): a reset loop (something fails at boot: a driver, the kernel, the NVRAM). Stopping VM '%s'; its console and %s/%s say more.",
+		sv->quick_resets, secs, secs / (sv->quick_resets - 1), sv->p->name,
+		sv->p->dirs->run_path, VM_QEMU_LOG);
+	sv_fail(sv);
+	sv_stop_begin(sv, false, 0, "reset loop");
+}
+
 void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *userdata)
 {
 	struct sv *sv = userdata;
@@ -195,6 +233,7 @@ void sv_on_qmp_event(struct qmp_client *c, const struct qmp_event *e, void *user
 		break;
 	case QMP_EVENT_RESET:
 		log_shutdown(e);
+		sv_on_reset(sv, e);
 		break;
 	case QMP_EVENT_STOP:
 		log_info("QEMU event STOP: the guest is paused.");

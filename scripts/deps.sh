@@ -8,6 +8,8 @@ PACKAGES=(
 	gcc meson ninja-build pkg-config
 	libpci-dev pci.ids libnuma-dev libseccomp-dev libcap-ng-dev liburing-dev
 	libjson-c-dev libinih-dev libcmocka-dev libxml2-dev
+	# the SELinux policy module (selinux/gamevm.te -> gamevm.pp)
+	checkpolicy semodule-utils
 	# the VM stack gamevm drives
 	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
 	# tests; clang and its libFuzzer runtime for scripts/fuzz.sh

@@ -79,7 +79,8 @@ def layout(prefix, opts, deb=False):
         f"{p}/lib/sysusers.d/gamevm.conf": "sysusers.d: the gamevm user",
         f"{p}/lib/tmpfiles.d/gamevm.conf": "tmpfiles.d: gamevm's directories",
     }
-    if os.path.exists(os.path.join(SRC, "selinux", "gamevm.te")) and not deb and \
+    # The .deb build-depends on checkpolicy and semodule-utils: it has it too.
+    if os.path.exists(os.path.join(SRC, "selinux", "gamevm.te")) and \
             shutil.which("checkmodule") and shutil.which("semodule_package"):
         files[f"{p}/{datadir}/selinux/packages/gamevm.pp"] = "the SELinux module"
     return files

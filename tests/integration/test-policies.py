@@ -11,13 +11,21 @@ whose /init powers the machine off (ACPI S5) a moment after it starts.
     off, until `gamevm stop`, which ends it with exit 0;
   - on-crash = restart, restart-limit = 2: QEMU killed once is started
     again (a new QEMU); killed a second time in a row, gamevm gives up,
-    says so, exits 137 and puts the host back.
+    says so, exits 137 and puts the host back;
+  - [devices] serial = file into a directory only root may enter: gamevm
+    opens the file and QEMU (unprivileged) writes the guest's console
+    through the fd; a serial-path that is a symlink is refused before
+    anything starts, naming the config line;
+  - a guest that resets itself again and again (reboot -f at once) is
+    stopped after 5 resets in a row as a reset loop, with the count and
+    the rate in the log, exit 1 and the host restored.
 
 Runs as root. Exit 77 = skipped (not root, QEMU/OVMF or the lab's kernel
 unavailable), except under CI=true.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -189,6 +197,63 @@ def test_crash_restart_limit(env):
     check(env.gamevm("status", NAME).returncode == 3, "still running after giving up")
 
 
+def serial_conf(env, label, path):
+    conf = env.conf(label)
+    with open(conf) as f:
+        text = f.read().replace("serial = none", f"serial = file\nserial-path = {path}")
+    with open(conf, "w") as f:
+        f.write(text)
+    return conf
+
+
+def test_serial_file(env):
+    private = os.path.join(env.tmp, "private")
+    os.makedirs(private, mode=0o700, exist_ok=True)
+    os.chmod(private, 0o700)
+    path = os.path.join(private, "console.log")
+    p = env.start(serial_conf(env, "serial", path))
+    rc = p.wait(timeout=180)
+    log = log_of(p)
+    check(rc == 0, f"exit {rc}:\n{log}")
+    with open(path, errors="replace") as f:
+        console = f.read()
+    check("Linux version" in console, f"no kernel output in {path}:\n{console[-2000:]}\n{log}")
+    st = os.stat(path)
+    check(st.st_uid == 0 and (st.st_mode & 0o777) == 0o640, f"{path}: {oct(st.st_mode)} uid {st.st_uid}")
+
+    link = os.path.join(private, "link.log")
+    os.symlink(path, link)
+    p = env.start(serial_conf(env, "seriallink", link))
+    rc = p.wait(timeout=60)
+    log = log_of(p)
+    check(rc == 1, f"exit {rc} with a symlink as serial-path:\n{log}")
+    check(re.search(r"seriallink\.conf:\d+: \[devices\] serial-path: cannot open .*a symlink", log),
+          log)
+    check("Starting VM" not in log, log)
+
+
+def test_reset_loop(env):
+    conf = env.conf("resetloop")
+    with open(conf) as f:
+        text = f.read().replace("-append console=ttyS0,quiet", "-append console=ttyS0,quiet,resetloop")
+    with open(conf, "w") as f:
+        f.write(text)
+    p = env.start(conf)
+    try:
+        rc = p.wait(timeout=400)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    log = log_of(p)
+    check(rc == 1, f"exit {rc}, want 1 after a reset loop:\n{log}")
+    check(log.count("QEMU event RESET") == 5, log)
+    check(re.search(r"The guest reset itself 5 times in \d+ s \(one every [\d.]+ s\): a reset loop",
+                    log), log)
+    check(log.count("Starting VM") == 1, log)
+    check("could not be undone" not in log, log)
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root")
@@ -204,12 +269,14 @@ def main():
             # /init powers off at once unless the kernel command line says "stay".
             kernel, initrd = tinyguest.build(
                 os.path.join(tmp, "guest"),
-                "grep -q stay /proc/cmdline && exec sleep 100000\npoweroff -f")
+                "grep -q stay /proc/cmdline && exec sleep 100000\n"
+                "grep -q resetloop /proc/cmdline && reboot -f\npoweroff -f")
         except lab.LabUnavailable as e:
             skip(f"no kernel for the test guest: {e}")
         env = Env(tmp, kernel, initrd)
         failed = 0
-        for t in (test_poweroff_exit, test_poweroff_restart, test_crash_restart_limit):
+        for t in (test_poweroff_exit, test_poweroff_restart, test_crash_restart_limit,
+                  test_serial_file, test_reset_loop):
             if sys.argv[1:] and t.__name__ not in sys.argv[1:]:
                 continue
             t0 = time.monotonic()

@@ -231,7 +231,9 @@ static void test_nets_and_devices(void **state)
 	assert_false(argv_has_opt(&x, "-vga"));
 	assert_argv(&x, "-device", "VGA,id=video0,bus=pcie.0,addr=0x1");
 	assert_argv(&x, "-vnc", "127.0.0.1:0");
-	assert_argv(&x, "-chardev", "file,id=serial0,path=/var/log/t,,serial.log");
+	/* gamevm opens the file; QEMU writes through the fd set. */
+	assert_argv(&x, "-add-fd", "fd=5,set=999,opaque=/var/log/t,,serial.log");
+	assert_argv(&x, "-chardev", "file,id=serial0,path=/dev/fdset/999");
 	assert_argv(&x, "-serial", "chardev:serial0");
 	assert_argv(&x, "-device", "tpm-tis,tpmdev=tpm0");
 	assert_argv(&x, "-global", "ICH9-LPC.noreboot=on");

@@ -624,7 +624,7 @@ static void test_hugepages_2m_notice(void **state)
 		"[vm]\nname = t\n[memory]\nsize = 1G\nhugepages = 2M\nprealloc-threads = 4\n[cpu]\nvcpus = 2\n");
 	assert_int_equal(x.r, 0);
 	assert_diag(&x, LOG_NOTICE, "2M huge pages: 512 needed for 1G, 100 free of 32768",
-		    "must be reserved");
+		    "gamevm start reserves the other 412 when the VM starts");
 	assert_argv(
 		&x, "-object",
 		"memory-backend-file,id=pc.ram,size=1G,mem-path=/proc/self/fd/4,share=on,prealloc=off");
@@ -793,6 +793,28 @@ static void test_hyperv_passthrough(void **state)
 
 /* ---- PCI ------------------------------------------------------------------------------ */
 
+/* TCG's max is AuthenticAMD without topoext: SMT shows only with GenuineIntel's leaf 0xB. */
+static void test_tcg_smt_vendor(void **state)
+{
+	struct run x;
+
+	(void)state;
+	run_conf(&x, "[vm]\nname = t\naccel = tcg\n[memory]\nsize = 1G\n[cpu]\nvcpus = 4\n"
+		     "threads = 2\n[hyperv]\nenabled = no\n");
+	assert_int_equal(x.r, 0);
+	assert_argv(&x, "-cpu", "max,vendor=GenuineIntel");
+	assert_argv(&x, "-smp", "4,sockets=1,dies=1,clusters=1,cores=2,threads=2");
+	assert_diag(&x, LOG_NOTICE, "[cpu] threads", "GenuineIntel");
+	run_done(&x);
+
+	/* One thread per core: nothing to show, the model stays as it is. */
+	run_conf(&x, "[vm]\nname = t\naccel = tcg\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n"
+		     "threads = 1\n[hyperv]\nenabled = no\n");
+	assert_int_equal(x.r, 0);
+	assert_argv(&x, "-cpu", "max");
+	run_done(&x);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -803,6 +825,7 @@ int main(void)
 		T(test_accel_kvm_no_permission),
 		T(test_accel_kvm_no_firmware),
 		T(test_accel_auto_tcg),
+		T(test_tcg_smt_vendor),
 		T(test_accel_auto_no_firmware),
 		T(test_accel_auto_kvm),
 		T(test_accel_auto_no_smm),
