@@ -19,6 +19,9 @@ PACKAGES=(
 	# tests/install: the man pages rendered (groff, man), the .deb built
 	# (dpkg-buildpackage, dh), the zsh completion driven in a real zsh
 	groff-base man-db debhelper zsh
+	# tests/integration/test-guest-proof.py: a UKI (systemd-boot's stub, objcopy
+	# from binutils) signed with OVMF's snakeoil key on a FAT ESP
+	systemd-boot-efi sbsigntool binutils openssl dosfstools mtools
 	# tests/integration/test-snapshot.py: reflinks on a loop-mounted btrfs
 	btrfs-progs
 	# tests/integration/test-systemd.py: gamevm@.service under a real systemd

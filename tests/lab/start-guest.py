@@ -24,6 +24,10 @@ pin = auto, no TPM) with the GPU pair (all-functions) and the xHCI:
      stale journal: it replays it first (saying so), runs the VM
      (--run-for) and leaves the host as before.
 
+  0. `gamevm check` (the doctor) on this real kernel: no failure, the IOMMU
+     and its interrupt remapping seen, vfio-pci available, the devices
+     answering, in under a second, and nothing changed.
+
 The QEMU user is 'gamevm' (created in the lab's throwaway root if this
 machine has none). Exit 0 when all of it holds.
 """
@@ -196,6 +200,48 @@ def kill_orphan(pid):
         # QEMU was gamevm's child; orphaned, init (the lab's) reaps it.
         time.sleep(0.1)
     check(not pid_alive(pid), f"the orphaned QEMU (pid {pid}) is gone")
+
+
+def test_doctor(layout, conf):
+    """gamevm check on the real kernel: read-only, fast, and right about what is there."""
+    before = snapshot(layout)
+    # The first run fills QEMU's probe cache (QEMU itself is slow here, under TCG in TCG).
+    first = time.monotonic()
+    base = [os.environ["GAMEVM_BIN"], "--run-dir", RUN, "--state-dir", STATE, "check"]
+    subprocess.run([*base, conf], capture_output=True, timeout=60)
+    first = time.monotonic() - first
+    t0 = time.monotonic()
+    p = subprocess.run([*base, "--json", conf], capture_output=True, text=True, timeout=60)
+    secs = time.monotonic() - t0
+    print(f"doctor: first run {first:.2f} s, second {secs:.2f} s")
+    try:
+        out = json.loads(p.stdout)
+    except ValueError:
+        check(False, f"doctor: no JSON (exit {p.returncode}): {p.stdout}{p.stderr}")
+        return
+    by_id = {}
+    for c in out["checks"]:
+        by_id.setdefault(c["id"], []).append(c)
+    status = {k: {c["status"] for c in v} for k, v in by_id.items()}
+    print(f"doctor: {len(out['checks'])} checks in {secs:.2f} s, exit {p.returncode}: " +
+          ", ".join(f"{k}={'/'.join(sorted(v))}" for k, v in sorted(status.items())))
+    fails = [c for c in out["checks"] if c["status"] == "fail"]
+    check(p.returncode == (1 if fails else 0) and out["can_start"] == (not fails),
+          f"doctor: exit {p.returncode} with {len(fails)} failures")
+    check(not fails, f"doctor: failures on a lab that can run the VM: {fails}")
+    # The emulated intel-iommu (intremap=on): groups, and interrupt remapping in its ecap.
+    check(status.get("iommu.enabled") == {"pass"}, f"doctor: iommu.enabled {status.get('iommu.enabled')}")
+    check(status.get("iommu.interrupt_remapping") == {"pass"},
+          f"doctor: iommu.interrupt_remapping {by_id.get('iommu.interrupt_remapping')}")
+    check(status.get("vfio.module") == {"pass"}, f"doctor: vfio.module {by_id.get('vfio.module')}")
+    check(status.get("device.present") == {"pass"}, f"doctor: device.present {by_id.get('device.present')}")
+    check("device.reset" in status, "doctor: no device.reset")
+    check(status.get("memory.hugepages", {"?"}) <= {"pass", "warn"},
+          f"doctor: memory.hugepages {by_id.get('memory.hugepages')}")
+    check(status.get("selinux") == {"skip"}, f"doctor: selinux {status.get('selinux')}")
+    # Under a second on a real kernel, even here (TCG inside TCG).
+    check(secs < 1.0, f"doctor: took {secs:.2f} s")
+    same(before, snapshot(layout), "after gamevm check")
 
 
 def test_shared_group(layout):
@@ -384,6 +430,7 @@ def main():
     conf = "/tmp/lab-start.conf"
     write_conf(conf, [("gpu", layout["gpu"]["addr"], True),
                       ("usb", layout["xhci"]["addr"], False)])
+    test_doctor(layout, conf)
     test_shared_group(layout)
     test_full_run(layout, conf)
     test_kill_cleanup(layout, conf)

@@ -35,6 +35,30 @@ def module_path(tree, kver, name):
     raise lab.LabUnavailable(f"no module {name}.ko under '{base}'")
 
 
+def with_deps(names):
+    """names and every module they need (modules.dep), each after what it needs."""
+    tree, _ = lab.kernel_prepare()
+    kver = lab.kernel_version(tree)
+    deps = {}
+    with open(os.path.join(tree, "lib", "modules", kver, "modules.dep")) as f:
+        for line in f:
+            mod, _, rest = line.partition(":")
+            name = lambda p: os.path.basename(p).split(".ko")[0]  # noqa: E731
+            deps[name(mod)] = [name(d) for d in rest.split()]
+    out = []
+
+    def visit(m):
+        if m in out:
+            return
+        for d in deps.get(m, []):
+            visit(d)
+        out.append(m)
+    for n in names:
+        if n.replace("-", "_") in deps or n in deps:
+            visit(n if n in deps else n.replace("-", "_"))
+    return out
+
+
 def build(workdir, script, modules=()):
     """(kernel, initrd) readable by everyone under workdir; raises lab.LabUnavailable."""
     tree, _ = lab.kernel_prepare()
