@@ -374,6 +374,82 @@ static int check_bridges(struct doctor *d)
 	return 0;
 }
 
+/* The sum of the device's 64-bit memory BARs (sys/.../resource, flag IORESOURCE_MEM_64). */
+static uint64_t bar64_bytes(struct doctor *d, const char *addr)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t sum = 0;
+	char path[128];
+	char *line, *save = NULL;
+
+	snprintf(path, sizeof(path), "bus/pci/devices/%s/resource", addr);
+	if (read_full_file_at(d->h->sys_fd, path, 64u << 10, &text, NULL) < 0)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t st, e, flags;
+
+		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &st, &e, &flags) == 3 &&
+		    e > st && (flags & 0x200) && (flags & 0x100000))
+			sum += e - st + 1;
+	}
+	return sum;
+}
+
+/*
+ * What the GPU driver in the guest needs of the VM around it: hidden KVM
+ * (NVIDIA's and AMD's drivers refuse or degrade under a hypervisor they
+ * see), its ROM visible to OVMF, no emulated display beside it, and a
+ * 64-bit MMIO window OVMF can fit its BARs in (OVMF's default is 32 GiB;
+ * a Resizable BAR card alone may take that).
+ */
+static int check_gpu_vm(struct doctor *d, const struct vm_pci *cfg, const struct host_pci_dev *p,
+			const char *addr)
+{
+	uint64_t bars;
+	int r = 0;
+
+	if (!is_gpu(p))
+		return 0;
+	if (!d->c->hide_hypervisor && (p->vendor == 0x10de || p->vendor == 0x1002))
+		r = doctor_add(
+			d, "gpu.hypervisor_hidden", DOCTOR_WARN, d->c->path,
+			"set [cpu] hide-hypervisor = yes (and [hyperv] vendor-id)",
+			"KVM is not hidden from the guest: %s's driver may refuse the card (NVIDIA: Code 43) or give it a virtual display (AMD)",
+			p->vendor == 0x10de ? "NVIDIA" : "AMD");
+	if (r >= 0 && !cfg->rombar)
+		r = doctor_add(
+			d, "gpu.rombar", DOCTOR_WARN, d->c->path,
+			"set rombar = yes (the default) in its [pci] section",
+			"[pci %s] rombar = no: OVMF cannot run %s's option ROM, so there is no picture before the guest's driver loads",
+			cfg->name, addr);
+	if (r >= 0 && d->c->display != DISPLAY_NONE)
+		r = doctor_add(
+			d, "gpu.emulated_display", DOCTOR_WARN, d->c->path,
+			"set [devices] display = none once the guest's GPU driver is installed",
+			"an emulated display beside the passed-through GPU: Windows may keep it as the primary one");
+	bars = bar64_bytes(d, addr);
+	if (r >= 0 && bars > (UINT64_C(32) << 30))
+		r = doctor_add(
+			d, "gpu.mmio_window", DOCTOR_WARN, "sys/bus/pci/devices/*/resource",
+			"add to [qemu] extra: -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=65536 (or turn Resizable BAR off in the host's firmware)",
+			"%s's 64-bit BARs take %" PRIu64
+			" GiB, more than OVMF's default 32 GiB window: the guest would see the card with Code 12",
+			addr, bars >> 30);
+	return r;
+}
+
+/* Raw [qemu] extra words that break passthrough with OVMF. */
+static int check_extra(struct doctor *d)
+{
+	for (char **a = d->c->extra_args; a && *a; a++)
+		if (strstr(*a, "x-vga=on") || strstr(*a, "x-vga=true"))
+			return doctor_add(
+				d, "config.x_vga", DOCTOR_WARN, d->c->path,
+				"remove x-vga=on from [qemu] extra: with OVMF the card's GOP driver does the work",
+				"[qemu] extra passes x-vga=on: legacy VGA routing is for SeaBIOS and breaks UEFI boots and a second GPU on the host");
+	return 0;
+}
+
 static int check_device(struct doctor *d, const struct vm_pci *cfg)
 {
 	char addr[PCI_ADDR_STRLEN];
@@ -393,6 +469,8 @@ static int check_device(struct doctor *d, const struct vm_pci *cfg)
 		r = check_bootfb(d, p, addr);
 	if (r >= 0 && !cfg->primary_display)
 		r = check_drm_holders(d, p, addr);
+	if (r >= 0)
+		r = check_gpu_vm(d, cfg, p, addr);
 	if (r >= 0 && is_gpu(p) && p->boot_vga && !cfg->primary_display && !d->c->single_gpu)
 		r = doctor_add(
 			d, "gpu.boot_vga", DOCTOR_WARN, "sys/bus/pci/devices/*/boot_vga",
@@ -405,6 +483,8 @@ int doctor_check_devices(struct doctor *d)
 {
 	int r = check_bridges(d);
 
+	if (r >= 0 && d->c)
+		r = check_extra(d);
 	for (size_t i = 0; r >= 0 && d->c && i < d->c->n_pci; i++)
 		r = check_device(d, &d->c->pci[i]);
 	return r;

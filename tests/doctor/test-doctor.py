@@ -32,6 +32,9 @@ vcpus = 4
 pin = 2,18,3,19
 housekeeping = 0,16
 threads = 2
+hide-hypervisor = {hide}
+[devices]
+display = {display}
 [tuning]
 irq-affinity = {irq}
 [tpm]
@@ -40,6 +43,7 @@ model = {tpm}
 CONF_GPU = """[pci gpu]
 address = 0000:0f:00.0
 all-functions = yes
+rombar = {rombar}
 {rom}
 """
 
@@ -75,11 +79,13 @@ def option_rom(efi):
     return bytes(rom)
 
 
-def run_check(root, conf_text):
+def run_check(root, conf_text, as_user=False):
     conf = os.path.join(root, "..", "t.conf")
     with open(conf, "w") as f:
         f.write(conf_text)
-    p = subprocess.run([BIN, "--root", root, "check", "--json", conf], text=True,
+    # As a normal user: what it may not read is "skip", never a guess.
+    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_user else []
+    p = subprocess.run([*prefix, BIN, "--root", root, "check", "--json", conf], text=True,
                        capture_output=True, env={**os.environ, "GAMEVM_LOG_LEVEL": "err"})
     try:
         out = json.loads(p.stdout)
@@ -124,6 +130,12 @@ def m_drm_holder(root):
     os.makedirs(os.path.join(root, "proc/4242/fd"))
     os.symlink("/dev/dri/card1", os.path.join(root, "proc/4242/fd/7"))
     write(root, "proc/4242/comm", "kwin_wayland\n")
+
+
+def m_drm_private(root):
+    """A holder whose open files a normal user may not list."""
+    m_drm_holder(root)
+    os.chmod(os.path.join(root, "proc/4242/fd"), 0o700)
 
 
 def m_drm_nobody(root):
@@ -215,12 +227,26 @@ CASES = [
     ("gpu.bootfb", "ryzen-5950x", {}, m_bootfb(False), "pass"),
     ("gpu.drm_holders", "ryzen-5950x", {}, m_drm_holder, "fail"),
     ("gpu.drm_holders", "ryzen-5950x", {}, m_drm_nobody, "pass"),
+    ("gpu.drm_holders", "ryzen-5950x", {"user": True}, m_drm_private, "skip"),
     ("gpu.boot_vga", "ryzen-5950x", {}, m_gpu("boot_vga", "1\n"), "warn"),
     ("gpu.boot_vga", "ryzen-5950x", {}, m_none, "absent"),
     ("device.romfile", "ryzen-5950x", {"rom": True}, m_rom("efi"), "pass"),
     ("device.romfile", "ryzen-5950x", {"rom": True}, m_rom("bios"), "fail"),
     ("device.romfile", "ryzen-5950x", {"rom": True}, m_rom("junk"), "fail"),
     ("device.romfile", "ryzen-5950x", {"rom": True}, m_none, "fail"),
+    # what the guest's GPU driver needs of the VM
+    ("gpu.hypervisor_hidden", "ryzen-5950x", {"hide": "no"}, m_none, "warn"),
+    ("gpu.hypervisor_hidden", "ryzen-5950x", {}, m_none, "absent"),
+    ("gpu.rombar", "ryzen-5950x", {"rombar": "no"}, m_none, "warn"),
+    ("gpu.rombar", "ryzen-5950x", {}, m_none, "absent"),
+    ("gpu.emulated_display", "ryzen-5950x", {"display": "std"}, m_none, "warn"),
+    ("gpu.emulated_display", "ryzen-5950x", {}, m_none, "absent"),
+    ("gpu.mmio_window", "ryzen-5950x", {},
+     m_gpu("resource", "0x000000fc00000000 0x0000010bffffffff 0x000000000014220c\n"), "warn"),
+    ("gpu.mmio_window", "ryzen-5950x", {},
+     m_gpu("resource", "0x000000fc00000000 0x000000fc0fffffff 0x000000000014220c\n"), "absent"),
+    ("config.x_vga", "ryzen-5950x", {"extra": "-global vfio-pci.x-vga=on"}, m_none, "warn"),
+    ("config.x_vga", "ryzen-5950x", {}, m_none, "absent"),
     # memory
     ("memory.hugepages", "ryzen-5950x", {}, m_none, "pass"),
     ("memory.hugepages", "ryzen-5950x", {},
@@ -279,9 +305,13 @@ CASES = [
 
 def conf_for(opts):
     text = CONF_BASE.format(hugepages=opts.get("hugepages", "2M"), irq=opts.get("irq", "yes"),
-                            tpm=opts.get("tpm", "crb"))
+                            tpm=opts.get("tpm", "crb"), hide=opts.get("hide", "yes"),
+                            display=opts.get("display", "none"))
     if opts.get("gpu", True):
-        text += CONF_GPU.format(rom="romfile = /srv/gpu.rom" if opts.get("rom") else "")
+        text += CONF_GPU.format(rom="romfile = /srv/gpu.rom" if opts.get("rom") else "",
+                                rombar=opts.get("rombar", "yes"))
+    if opts.get("extra"):
+        text += f"[qemu]\nextra = {opts['extra']}\n"
     return text
 
 
@@ -289,12 +319,16 @@ def main():
     failed = 0
     seen = {}
     with tempfile.TemporaryDirectory(prefix="gamevm-doctor-") as tmp:
+        os.chmod(tmp, 0o755)
         for i, (cid, host, opts, mutate, want) in enumerate(CASES):
+            if opts.get("user") and os.geteuid() != 0:
+                print(f"skip {cid:28} {host:14} (becoming another user needs root)")
+                continue
             root = os.path.join(tmp, f"{i}", "root")
             shutil.copytree(os.path.join(SRC, "tests/hosts", host), root, symlinks=True)
             mutate(root)
             try:
-                checks = run_check(root, conf_for(opts))
+                checks = run_check(root, conf_for(opts), opts.get("user", False))
                 got = [c for c in checks if c["id"] == cid]
                 status = got[0]["status"] if got else "absent"
                 if status != want:
