@@ -65,7 +65,7 @@ int hugepages_request_from_plan(const struct vm_config *c, const struct plan *p,
 }
 
 struct pool_state {
-	uint64_t nr, free, resv;
+	uint64_t nr, free, resv, surplus;
 };
 
 static int pool_read(const struct host_root *h, const char *dir, bool global,
@@ -83,6 +83,11 @@ static int pool_read(const struct host_root *h, const char *dir, bool global,
 	r = read_u64_at(h->sys_fd, path, &s.free);
 	if (r < 0)
 		return r;
+	snprintf(path, sizeof(path), "%s/surplus_hugepages", dir);
+	r = read_u64_at(h->sys_fd, path, &s.surplus);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	s.surplus = MIN(s.surplus, s.nr);
 	if (global) {
 		/* Promised to a mapping already (another hugetlb user): not ours. */
 		snprintf(path, sizeof(path), "%s/resv_hugepages", dir);
@@ -92,6 +97,17 @@ static int pool_read(const struct host_root *h, const char *dir, bool global,
 	}
 	*ret = s;
 	return 0;
+}
+
+/*
+ * Pages that stay when their users free them: writing nr_hugepages sets
+ * this count (the kernel turns surplus pages into persistent ones first
+ * when it rises). Surplus pages belong to whoever holds them now: another
+ * VM whose pool target gamevm lowered already.
+ */
+static uint64_t pool_persistent(const struct pool_state *s)
+{
+	return s->nr - s->surplus;
 }
 
 static uint64_t pool_usable(const struct pool_state *s)
@@ -189,9 +205,14 @@ int hugepages_reserve(const struct host_root *h, struct journal *j,
 		return 0;
 	}
 
-	/* Only the shortfall: pages already free count. */
+	/*
+	 * Only the shortfall: pages already free count. The write turns the
+	 * surplus pages (another VM's, in use) into persistent ones before it
+	 * allocates, so the target counts them, and the undo goes back to the
+	 * persistent count from before: theirs become surplus again.
+	 */
 	target = s.nr + (res.wanted - res.free_before);
-	snprintf(old, sizeof(old), "%" PRIu64, s.nr);
+	snprintf(old, sizeof(old), "%" PRIu64, pool_persistent(&s));
 	snprintf(new, sizeof(new), "%" PRIu64, target);
 	rec.target = res.pool;
 	rec.old = old;
@@ -245,21 +266,24 @@ int hugepages_reserve(const struct host_root *h, struct journal *j,
 	return 0;
 }
 
-/* Lowers the pool by what gamevm added; 1 when it wrote, 0 when nothing to do. */
+/*
+ * Lowers the pool's persistent pages by what gamevm added; 1 when it
+ * wrote, 0 when nothing to do.
+ */
 static int pool_give_back(const struct host_root *h, const struct journal_record *rec,
 			  uint64_t *ret_cur, uint64_t *ret_target)
 {
 	uint64_t old, new, added, cur, target;
-	char path[300];
+	struct pool_state s;
 	int r;
 
 	if (safe_atou64(rec->old, &old) < 0 || safe_atou64(rec->new, &new) < 0)
 		return -EBADMSG;
 	added = new > old ? new - old : 0;
-	snprintf(path, sizeof(path), "%s/nr_hugepages", rec->target);
-	r = h->sys_fd < 0 ? -ENOENT : read_u64_at(h->sys_fd, path, &cur);
+	r = h->sys_fd < 0 ? -ENOENT : pool_read(h, rec->target, false, &s);
 	if (r < 0)
 		return r;
+	cur = pool_persistent(&s);
 	*ret_cur = cur;
 	/* Already back, or lowered by someone else: leave their pages alone. */
 	if (cur <= old) {

@@ -21,9 +21,14 @@
  * the kernel gives fewer pages than asked, memory is compacted
  * (proc/sys/vm/compact_memory) and the write retried once.
  *
- * Give-back: the journal records nr_hugepages before and the target
- * written; the undo lowers the pool by what gamevm added (and never below
- * the old count), so pages someone else added in the meantime stay.
+ * Give-back: the journal records the pool's persistent pages before
+ * (nr_hugepages - surplus_hugepages) and the target written; the undo
+ * lowers the persistent pages by what gamevm added (and never below the
+ * old count), so pages someone else added in the meantime stay. Persistent,
+ * not nr_hugepages: another VM's pages, surplus since its own give-back,
+ * become persistent again when the pool is raised under them; counted
+ * this way, the undo makes them surplus again instead of leaving them in
+ * the pool after that VM.
  * hugepages_release_target() does that undo early, as soon as QEMU holds
  * its pages: lowering nr_hugepages below the pages in use turns those into
  * surplus pages, which the kernel frees as QEMU releases them

@@ -27,6 +27,9 @@
 #include <unistd.h>
 
 #include "guest-ram.h"
+#include "hostroot.h"
+#include "hugepages.h"
+#include "journal.h"
 
 #define POOL  "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 #define MIB2  (UINT64_C(2) << 20)
@@ -55,8 +58,13 @@ static int pool_set(uint64_t nr)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
+/*
+ * Persistent pages (nr - surplus): what writing nr_hugepages sets. A VM
+ * running meanwhile holds surplus pages; writing back nr_hugepages as read
+ * would make them persistent (they would stay in the pool after it).
+ */
 struct env {
-	uint64_t nr_before;
+	uint64_t persistent_before;
 };
 
 static int setup(void **state)
@@ -67,7 +75,7 @@ static int setup(void **state)
 		print_message("skipped: needs root and %s\n", POOL);
 		return -1;
 	}
-	e.nr_before = pool_read("nr_hugepages");
+	e.persistent_before = pool_read("nr_hugepages") - pool_read("surplus_hugepages");
 	*state = &e;
 	return 0;
 }
@@ -76,7 +84,7 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 
-	return pool_set(e->nr_before) < 0 ? -1 : 0;
+	return pool_set(e->persistent_before) < 0 ? -1 : 0;
 }
 
 /* The pool with exactly `free` usable pages more than the reserved ones. */
@@ -187,12 +195,82 @@ static void test_bad_spec(void **state)
 	assert_int_equal(fd, -1);
 }
 
+/* One VM's start on the real pool: reserve, back the RAM, give the pool target back. */
+struct vm {
+	struct host_root h;
+	int run_fd;
+	struct journal *j;
+	struct hugepages_reservation res;
+	struct plan_diags d;
+	int ram_fd;
+};
+
+static void vm_start(struct vm *v, const char *dir, const char *name, uint64_t pages)
+{
+	struct hugepages_request req = { .page_size = MIB2, .pages = pages, .node = -1 };
+
+	*v = (struct vm){ .h = HOST_ROOT_NULL, .run_fd = -1, .ram_fd = -1 };
+	assert_int_equal(host_root_open("/", &v->h), 0);
+	v->run_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(v->run_fd >= 0);
+	assert_int_equal(journal_create(v->run_fd, name, NULL, &v->j), 0);
+	assert_int_equal(hugepages_reserve(&v->h, v->j, &req, &v->res, &v->d), 0);
+	assert_int_equal(guest_ram_create(&(struct guest_ram_spec){ .size = pages * MIB2,
+								    .page_size = MIB2,
+								    .node = -1,
+								    .threads = 2 },
+					  &v->ram_fd),
+			 0);
+	/* As after cont: QEMU holds the pages, the pool target goes back. */
+	assert_int_equal(hugepages_release_target(&v->h, v->j, &v->res, &v->d), 0);
+}
+
+static void vm_end(struct vm *v)
+{
+	close(v->ram_fd);
+	(void)journal_remove(v->j);
+	journal_free(v->j);
+	hugepages_reservation_done(&v->res);
+	plan_diags_done(&v->d);
+	host_root_close(&v->h);
+	close(v->run_fd);
+}
+
+/*
+ * Two VMs overlapping: B raises the pool while A's pages are surplus (A's
+ * target was given back), which makes them persistent again. B's give-back
+ * must make them surplus again, or they stay in the pool after A.
+ */
+static void test_two_vms(void **state)
+{
+	struct env *e = *state;
+	/* Each VM's run directory holds its journal. */
+	char da[] = "/tmp/gamevm-guest-ram-XXXXXX", db[] = "/tmp/gamevm-guest-ram-XXXXXX";
+	struct vm a, b;
+
+	assert_non_null(mkdtemp(da));
+	assert_non_null(mkdtemp(db));
+	assert_int_equal(pool_set(e->persistent_before), 0);
+	vm_start(&a, da, "a", 8);
+	assert_int_equal(pool_read("surplus_hugepages"), 8);
+	vm_start(&b, db, "b", 8);
+	assert_int_equal(pool_read("surplus_hugepages"), 16);
+	vm_end(&a);
+	vm_end(&b);
+	/* Both VMs gone: the pool as before, nothing left behind. */
+	assert_int_equal(pool_read("surplus_hugepages"), 0);
+	assert_int_equal(pool_read("nr_hugepages"), e->persistent_before);
+	rmdir(da);
+	rmdir(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_faulted_in_and_given_back),
 		cmocka_unit_test(test_pool_too_small),
 		cmocka_unit_test(test_bad_spec),
+		cmocka_unit_test(test_two_vms),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
