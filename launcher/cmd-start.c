@@ -487,6 +487,10 @@ int verb_start(const struct cli *cl)
 		if (r < 0)
 			return r;
 	}
+	/* Before anything is made for the VM: a file QEMU could not open ends it here. */
+	r = start_check_qemu_paths(&s);
+	if (r < 0)
+		return r;
 	r = start_prepare_state(&s, &d);
 	if (r < 0)
 		return r;
@@ -495,9 +499,6 @@ int verb_start(const struct cli *cl)
 	if (r < 0)
 		return r;
 	r = start_open_disks(&s);
-	if (r < 0)
-		return r;
-	r = start_check_qemu_paths(&s);
 	if (r < 0)
 		return r;
 

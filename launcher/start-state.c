@@ -160,13 +160,25 @@ static int start_user_can_open(const struct start *s, const char *path, int flag
 }
 
 /*
- * What QEMU opens by path itself (a [pci] romfile: QEMU's ROM loader takes
- * no fd), checked for its user before the host is touched, instead of a
- * "Permission denied" in qemu.log after the devices left the host.
+ * What QEMU opens by path itself (the firmware code, a [pci] romfile: QEMU's
+ * ROM loader takes no fd), checked for its user before the host is touched,
+ * instead of a "Permission denied" in qemu.log after the devices left the
+ * host. The NVRAM copy and the TPM state are the user's own already.
  */
 int start_check_qemu_paths(struct start *s)
 {
 	const struct vm_config *c = s->l.c;
+
+	if (s->plan.fw_code) {
+		int r = start_user_can_open(s, s->plan.fw_code, O_RDONLY);
+
+		if (r < 0)
+			return log_error_errno(
+				r,
+				"%s:%u: [firmware] code: QEMU's user '%s' cannot read '%s': %m (make the file readable by it, e.g. chmod 0644, with every directory above it searchable)",
+				c->path, config_key_line(c, "firmware", "code"), strna(s->user),
+				s->plan.fw_code);
+	}
 
 	for (size_t i = 0; i < c->n_pci; i++) {
 		const struct vm_pci *d = &c->pci[i];

@@ -16,6 +16,8 @@ whose /init powers the machine off (ACPI S5) a moment after it starts.
     opens the file and QEMU (unprivileged) writes the guest's console
     through the fd; a serial-path that is a symlink is refused before
     anything starts, naming the config line;
+  - [firmware] code that QEMU's user cannot read is refused before the
+    host is touched, naming the config line;
   - a guest that resets itself again and again (reboot -f at once) is
     stopped after 5 resets in a row as a reset loop, with the count and
     the rate in the log, exit 1 and the host restored.
@@ -232,6 +234,29 @@ def test_serial_file(env):
     check("Starting VM" not in log, log)
 
 
+def test_firmware_unreadable(env):
+    # The firmware code in a directory only root may enter: QEMU's user could not open it.
+    private = os.path.join(env.tmp, "fw-private")
+    os.makedirs(private, mode=0o700, exist_ok=True)
+    os.chmod(private, 0o700)
+    code = os.path.join(private, "OVMF_CODE_4M.fd")
+    shutil.copyfile("/usr/share/OVMF/OVMF_CODE_4M.fd", code)
+    conf = env.conf("fwprivate")
+    with open(conf) as f:
+        text = f.read().replace("[firmware]\ntype = uefi\n",
+                                f"[firmware]\ntype = uefi\ncode = {code}\n"
+                                "vars = /usr/share/OVMF/OVMF_VARS_4M.fd\n")
+    with open(conf, "w") as f:
+        f.write(text)
+    p = env.start(conf)
+    rc = p.wait(timeout=60)
+    log = log_of(p)
+    check(rc == 1, f"exit {rc} with a firmware QEMU's user cannot read:\n{log}")
+    check(re.search(r"fwprivate\.conf:\d+: \[firmware\] code: QEMU's user '\S+' cannot read '"
+                    + re.escape(code) + "': Permission denied", log), log)
+    check("Starting VM" not in log and "reserved" not in log, log)
+
+
 def test_reset_loop(env):
     conf = env.conf("resetloop")
     with open(conf) as f:
@@ -276,7 +301,7 @@ def main():
         env = Env(tmp, kernel, initrd)
         failed = 0
         for t in (test_poweroff_exit, test_poweroff_restart, test_crash_restart_limit,
-                  test_serial_file, test_reset_loop):
+                  test_serial_file, test_firmware_unreadable, test_reset_loop):
             if sys.argv[1:] and t.__name__ not in sys.argv[1:]:
                 continue
             t0 = time.monotonic()
