@@ -16,6 +16,9 @@ run() {
 }
 
 run build/gamevm cmdline examples/demo.conf
+# The doctor: what would stop this VM here, and how to fix it. A failure is
+# its answer (exit 1), not a failure of the demo.
+run build/gamevm check examples/demo.conf || echo "(gamevm check exited $?: see the failures above)"
 run build/gamevm topology
 # A host without an IOMMU (VMs, laptops with it off) gets a clear error and
 # a non-zero exit here; that is the answer, not a failure of the demo.
