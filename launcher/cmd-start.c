@@ -36,6 +36,7 @@
 #include "nvram.h"
 #include "plan.h"
 #include "prepare.h"
+#include "hooks.h"
 #include "spawn.h"
 #include "strv.h"
 #include "supervise.h"
@@ -240,6 +241,7 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 					  : 0,
 		.result = result,
 		.may_restart = s->may_restart,
+		.keep_exec = hooks_any(s->l.c, HOOK_STOP),
 		.t0_usec = cl->t0_usec,
 	});
 }
@@ -561,11 +563,20 @@ int verb_start(const struct cli *cl)
 	}
 
 	start_inhibit_sleep(&s);
-	r = start_run(&s, cl, &d, &qemu_o, s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL, qemu_cgroup,
-		      &mask);
+	/* [hook] when = start: the host is ready; e.g. the monitor switches to the VM's GPU. */
+	r = hooks_run(s.l.c, HOOK_START);
+	if (r < 0)
+		log_error("A required start hook failed: not starting VM '%s'.", s.l.c->name);
+	else
+		r = start_run(&s, cl, &d, &qemu_o, s.l.c->tpm != TPM_NONE ? &swtpm_o : NULL,
+			      qemu_cgroup, &mask);
+	if (r < 0)
+		r = SUPERVISE_EXIT_FAILURE;
 	testhook_point("exited");
 	if (start_restore_host(&s) < 0 && r == SUPERVISE_EXIT_OK)
 		r = SUPERVISE_EXIT_FAILURE;
+	/* The start hooks ran: the stop hooks undo them (the monitor back to the host). */
+	(void)hooks_run(s.l.c, HOOK_STOP);
 	if (r == SUPERVISE_EXIT_OK && s.poweroff_host)
 		start_poweroff_host(&s);
 	return r;

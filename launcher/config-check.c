@@ -498,6 +498,20 @@ static int check_net(struct config_parser *p, size_t i)
 	return 0;
 }
 
+static int check_hook(struct config_parser *p, size_t i)
+{
+	struct vm_hook *h = &p->c->hooks[i];
+	_cleanup_free_ char *label = NULL;
+	int r;
+
+	if (asprintf(&label, "hook %s", h->name) < 0)
+		return p->r = -ENOMEM;
+	r = require(p, label, SECTION_HOOK, "command", h->line);
+	if (r < 0)
+		return r;
+	return require(p, label, SECTION_HOOK, "when", h->line);
+}
+
 int config_check(struct config_parser *p)
 {
 	struct vm_config *c = p->c;
@@ -523,6 +537,8 @@ int config_check(struct config_parser *p)
 		r = check_pci(p, i);
 	for (size_t i = 0; r >= 0 && i < c->n_nets; i++)
 		r = check_net(p, i);
+	for (size_t i = 0; r >= 0 && i < c->n_hooks; i++)
+		r = check_hook(p, i);
 	if (r < 0)
 		return r;
 

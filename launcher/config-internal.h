@@ -34,9 +34,10 @@ enum section_kind {
 	SECTION_DEVICES,
 	SECTION_QEMU,
 	SECTION_TUNING,
-	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] */
+	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] [hook NAME] */
 	SECTION_PCI,
 	SECTION_NET,
+	SECTION_HOOK,
 	_SECTION_MAX,
 };
 
@@ -154,5 +155,6 @@ int config_check(struct config_parser *p);
 #define CONFIG_MAX_VCPUS      1024u
 #define CONFIG_MAX_SECTIONS   64u   /* per kind of named section */
 #define CONFIG_MAX_EXTRA_ARGS 1024u /* [qemu] extra, all lines together */
+#define CONFIG_MAX_HOOK_ARGS  64u   /* [hook NAME] command: the program and its arguments */
 #define CONFIG_MIN_MEMORY     (128ull << 20)
 #define CONFIG_MAX_MEMORY     (16ull << 40)

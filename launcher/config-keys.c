@@ -47,6 +47,7 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_DISK] = "disk",
 	[SECTION_PCI] = "pci",
 	[SECTION_NET] = "net",
+	[SECTION_HOOK] = "hook",
 };
 
 const char *section_kind_to_string(enum section_kind s)
@@ -147,6 +148,10 @@ static const struct enum_name net_model_names[] = { { "virtio", NET_MODEL_VIRTIO
 						    { "e1000e", NET_MODEL_E1000E },
 						    { 0 } };
 
+static const struct enum_name hook_when_names[] = { { "start", HOOK_START },
+						    { "stop", HOOK_STOP },
+						    { 0 } };
+
 static const struct enum_name thp_defrag_names[] = { { "keep", THP_DEFRAG_KEEP },
 						     { "always", THP_DEFRAG_ALWAYS },
 						     { "defer", THP_DEFRAG_DEFER },
@@ -224,6 +229,11 @@ const char *accel_mode_to_string(enum accel_mode m)
 const char *hugepages_mode_to_string(enum hugepages_mode m)
 {
 	return enum_name_lookup(hugepages_names, m);
+}
+
+const char *hook_when_to_string(enum hook_when w)
+{
+	return enum_name_lookup(hook_when_names, w);
 }
 
 const char *tpm_model_to_string(enum tpm_model m)
@@ -794,6 +804,98 @@ static int parse_key_disk_serial(const struct config_key *k, void *obj, const ch
 	return set_string(k, obj, value);
 }
 
+/*
+ * [hook NAME] command: words separated by blanks; '...' and "..." keep
+ * blanks inside one word (no escapes, no variables, no globs: nothing is
+ * handed to a shell). The program is an absolute path.
+ */
+static int parse_key_hook_command(const struct config_key *k, void *obj, const char *value,
+				  char **ret_why)
+{
+	struct vm_hook *h = obj;
+	char **argv = NULL;
+	size_t n = 0;
+	const char *p = value;
+	int r = 0;
+
+	for (;;) {
+		_cleanup_free_ char *word = NULL;
+		size_t len = 0;
+		char **v;
+
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		if (n >= CONFIG_MAX_HOOK_ARGS) {
+			r = config_why(ret_why,
+				       "more than %u words; expected a program and a few arguments",
+				       CONFIG_MAX_HOOK_ARGS);
+			goto fail;
+		}
+		word = malloc(strlen(p) + 1);
+		if (!word) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '\'' || *p == '"') {
+				const char *end = strchr(p + 1, *p);
+
+				if (!end) {
+					r = config_why(
+						ret_why,
+						"a %c quote is not closed; expected a closing %c",
+						*p, *p);
+					goto fail;
+				}
+				memcpy(word + len, p + 1, (size_t)(end - p - 1));
+				len += (size_t)(end - p - 1);
+				p = end + 1;
+			} else {
+				word[len++] = *p++;
+			}
+		}
+		word[len] = 0;
+		if (!is_printable_ascii(word) && *word) {
+			r = config_why(ret_why,
+				       "a word holds a control character; expected printable text");
+			goto fail;
+		}
+		v = realloc(argv, (n + 2) * sizeof(*argv));
+		if (!v) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		argv = v;
+		argv[n++] = TAKE_PTR(word);
+		argv[n] = NULL;
+	}
+	if (n == 0) {
+		r = config_why(
+			ret_why,
+			"empty; expected a program and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f");
+		goto fail;
+	}
+	if (argv[0][0] != '/') {
+		r = config_why(
+			ret_why,
+			"'%s' is not an absolute path; expected the program's full path (gamevm runs no shell and searches no PATH), e.g. /usr/bin/%s",
+			argv[0], argv[0]);
+		goto fail;
+	}
+	for (char **a = h->argv; a && *a; a++)
+		free(*a);
+	free(h->argv);
+	h->argv = argv;
+	(void)k;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	return r;
+}
+
 static int parse_key_pci_addr(const struct config_key *k, void *obj, const char *value,
 			      char **ret_why)
 {
@@ -894,6 +996,7 @@ static int parse_key_extra(const struct config_key *k, void *obj, const char *va
 #define DISK(f)	   offsetof(struct vm_disk, f)
 #define PCI(f)	   offsetof(struct vm_pci, f)
 #define NET(f)	   offsetof(struct vm_net, f)
+#define HOOK(f)	   offsetof(struct vm_hook, f)
 #define BOOL	   .parse = parse_key_bool, .values = bool_names
 #define TRISTATE   .parse = parse_key_tristate, .values = tristate_names
 #define ENUM(t)	   .parse = parse_key_enum, .values = (t)
@@ -1070,6 +1173,12 @@ static const struct config_key keys[] = {
 	{ SECTION_PCI, "managed", .offset = PCI(managed), BOOL },
 	{ SECTION_PCI, "primary-display", .offset = PCI(primary_display), BOOL },
 
+	{ SECTION_HOOK, "when", .offset = HOOK(when), ENUM(hook_when_names) },
+	{ SECTION_HOOK, "command", parse_key_hook_command, HOOK(argv),
+	  .expect =
+		  "a program's absolute path and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f" },
+	{ SECTION_HOOK, "timeout", .offset = HOOK(timeout_s), UINT(1, 600) },
+	{ SECTION_HOOK, "required", .offset = HOOK(required), BOOL },
 	{ SECTION_NET, "mode", .offset = NET(mode), ENUM(net_mode_names) },
 	{ SECTION_NET, "model", .offset = NET(model), ENUM(net_model_names) },
 	{ SECTION_NET, "bridge", parse_key_ifname, NET(bridge),

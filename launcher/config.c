@@ -216,25 +216,36 @@ static void net_defaults(struct vm_net *n)
 	n->model = NET_MODEL_VIRTIO;
 }
 
+static void hook_defaults(struct vm_hook *h)
+{
+	h->when = HOOK_START;
+	h->timeout_s = 10;
+}
+
 /* ---- named sections ---------------------------------------------------- */
 
 static const char *named_section_name(const struct vm_config *c, enum section_kind s, size_t i)
 {
-	return s == SECTION_DISK  ? c->disks[i].name
-	       : s == SECTION_PCI ? c->pci[i].name
-				  : c->nets[i].name;
+	return s == SECTION_DISK   ? c->disks[i].name
+	       : s == SECTION_PCI  ? c->pci[i].name
+	       : s == SECTION_HOOK ? c->hooks[i].name
+				   : c->nets[i].name;
 }
 
 static unsigned named_section_line(const struct vm_config *c, enum section_kind s, size_t i)
 {
-	return s == SECTION_DISK  ? c->disks[i].line
-	       : s == SECTION_PCI ? c->pci[i].line
-				  : c->nets[i].line;
+	return s == SECTION_DISK   ? c->disks[i].line
+	       : s == SECTION_PCI  ? c->pci[i].line
+	       : s == SECTION_HOOK ? c->hooks[i].line
+				   : c->nets[i].line;
 }
 
 static size_t named_section_count(const struct vm_config *c, enum section_kind s)
 {
-	return s == SECTION_DISK ? c->n_disks : s == SECTION_PCI ? c->n_pci : c->n_nets;
+	return s == SECTION_DISK   ? c->n_disks
+	       : s == SECTION_PCI  ? c->n_pci
+	       : s == SECTION_HOOK ? c->n_hooks
+				   : c->n_nets;
 }
 
 int config_named_section_add(struct vm_config *c, enum section_kind s, const char *name,
@@ -266,6 +277,16 @@ int config_named_section_add(struct vm_config *c, enum section_kind s, const cha
 		pci_defaults(&v[i]);
 		break;
 	}
+	case SECTION_HOOK: {
+		struct vm_hook *v = realloc(c->hooks, (c->n_hooks + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->hooks = v;
+		i = c->n_hooks++;
+		v[i] = (struct vm_hook){ .name = TAKE_PTR(n), .line = line };
+		hook_defaults(&v[i]);
+		break;
+	}
 	default: {
 		struct vm_net *v = realloc(c->nets, (c->n_nets + 1) * sizeof(*v));
 		if (!v)
@@ -290,6 +311,8 @@ static void *section_object(struct config_parser *p)
 		return &p->c->pci[p->index];
 	case SECTION_NET:
 		return &p->c->nets[p->index];
+	case SECTION_HOOK:
+		return &p->c->hooks[p->index];
 	default:
 		return p->c;
 	}
@@ -408,9 +431,10 @@ static int reader_section(struct config_parser *p, const char *line)
 				p, p->line, inner, NULL,
 				"section needs a name; expected [%s NAME], e.g. [%s %s]", inner,
 				inner,
-				s == SECTION_DISK  ? "system"
-				: s == SECTION_PCI ? "gpu"
-						   : "lan");
+				s == SECTION_DISK   ? "system"
+				: s == SECTION_PCI  ? "gpu"
+				: s == SECTION_HOOK ? "monitor"
+						    : "lan");
 		if (asprintf(&label, "%s %s", inner, name) < 0)
 			return p->r = -ENOMEM;
 		if (!name_is_valid(name)) {
@@ -1023,6 +1047,13 @@ void config_free(struct vm_config *c)
 		free(c->pci[i].romfile);
 	}
 	free(c->pci);
+	for (size_t i = 0; i < c->n_hooks; i++) {
+		free(c->hooks[i].name);
+		for (char **a = c->hooks[i].argv; a && *a; a++)
+			free(*a);
+		free(c->hooks[i].argv);
+	}
+	free(c->hooks);
 	for (size_t i = 0; i < c->n_nets; i++) {
 		free(c->nets[i].name);
 		free(c->nets[i].bridge);

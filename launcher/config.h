@@ -231,6 +231,26 @@ struct vm_pci {
 	bool primary_display; /* single-GPU setup: the host display GPU itself */
 };
 
+/* [hook NAME] when: the point of a VM's life a command runs at. */
+enum hook_when {
+	HOOK_START, /* the host prepared, before QEMU starts */
+	HOOK_STOP,  /* the VM ended and the host put back (also after a failed start) */
+};
+
+/*
+ * [hook NAME]: a program gamevm runs itself (no shell: the command is split
+ * into words here, quotes kept together), e.g. to switch the monitor's
+ * input with ddcutil. Its output goes to gamevm's log.
+ */
+struct vm_hook {
+	char *name; /* from [hook NAME] */
+	unsigned line;
+	enum hook_when when;
+	char **argv; /* NULL-terminated; argv[0] an absolute path */
+	unsigned timeout_s;
+	bool required; /* a failing start hook fails the start */
+};
+
 struct vm_net {
 	char *name; /* from [net NAME] */
 	unsigned line;
@@ -339,6 +359,8 @@ struct vm_config {
 	size_t n_pci;
 	struct vm_net *nets;
 	size_t n_nets;
+	struct vm_hook *hooks;
+	size_t n_hooks;
 
 	/*
 	 * [tuning]: host changes made while the VM runs and undone after
@@ -385,6 +407,7 @@ const char *hv_flag_to_string(enum hv_flag f); /* "relaxed" ... */
 const char *hv_flag_to_qemu(enum hv_flag f);   /* "hv-relaxed" ... */
 const char *accel_mode_to_string(enum accel_mode m);
 const char *hugepages_mode_to_string(enum hugepages_mode m);
+const char *hook_when_to_string(enum hook_when w);
 const char *tpm_model_to_string(enum tpm_model m);
 const char *watchdog_action_to_string(enum watchdog_action a); /* QEMU's spelling */
 const char *thp_defrag_to_string(enum thp_defrag m);	       /* "never", NULL for keep */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "doctor.h"
 #include "fileio.h"
@@ -119,11 +120,39 @@ static int doctor_plan_diags(struct doctor *d)
 	return 0;
 }
 
+/* [hook NAME] programs: there and executable (under the host's root). */
+static int doctor_hooks(struct doctor *d)
+{
+	for (size_t i = 0; d->c && i < d->c->n_hooks; i++) {
+		const struct vm_hook *h = &d->c->hooks[i];
+		const char *prog = h->argv[0];
+		int r;
+
+		int e = faccessat(d->h->root_fd, prog + strspn(prog, "/"), X_OK, 0) == 0 ? 0
+											 : errno;
+
+		if (e == 0)
+			r = doctor_add(d, "config.hook", DOCTOR_PASS, prog, NULL,
+				       "[hook %s] runs '%s' at %s", h->name, prog,
+				       hook_when_to_string(h->when));
+		else
+			r = doctor_add(
+				d, "config.hook",
+				h->required && h->when == HOOK_START ? DOCTOR_FAIL : DOCTOR_WARN,
+				prog, "install it, or fix the path in command",
+				"[hook %s] command: '%s' is not an executable program here (%m)",
+				h->name, prog);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int doctor_run(struct doctor *d)
 {
 	int (*const checks[])(struct doctor *) = {
 		doctor_plan_diags,   doctor_check_kvm, doctor_check_iommu,    doctor_check_devices,
-		doctor_check_memory, doctor_check_cpu, doctor_check_firmware,
+		doctor_check_memory, doctor_check_cpu, doctor_check_firmware, doctor_hooks,
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(checks); i++) {

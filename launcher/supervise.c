@@ -805,7 +805,7 @@ void sv_confine_exec(struct sv *sv)
 	int r;
 
 	/* A restart policy starts QEMU again from this process. */
-	if (sv->exec_denied || sv->p->may_restart)
+	if (sv->exec_denied || sv->p->may_restart || sv->p->keep_exec)
 		return;
 	r = confine_no_exec();
 	if (r < 0) {

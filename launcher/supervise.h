@@ -139,6 +139,8 @@ struct supervise_params {
 	 * restart): execve stays allowed after confinement (confine.h).
 	 */
 	bool may_restart;
+	/* Programs are started after QEMU (stop hooks): execve stays allowed. */
+	bool keep_exec;
 };
 
 /*

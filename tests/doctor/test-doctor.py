@@ -247,6 +247,9 @@ CASES = [
      m_gpu("resource", "0x000000fc00000000 0x000000fc0fffffff 0x000000000014220c\n"), "absent"),
     ("config.x_vga", "ryzen-5950x", {"extra": "-global vfio-pci.x-vga=on"}, m_none, "warn"),
     ("config.x_vga", "ryzen-5950x", {}, m_none, "absent"),
+    ("config.hook", "ryzen-5950x", {"hook": "/usr/bin/ddcutil setvcp 60 0x0f"}, m_none, "warn"),
+    ("config.hook", "ryzen-5950x", {"hook": "/usr/bin/qemu-system-x86_64 -version"}, m_none,
+     "pass"),
     # memory
     ("memory.hugepages", "ryzen-5950x", {}, m_none, "pass"),
     ("memory.hugepages", "ryzen-5950x", {},
@@ -310,6 +313,8 @@ def conf_for(opts):
     if opts.get("gpu", True):
         text += CONF_GPU.format(rom="romfile = /srv/gpu.rom" if opts.get("rom") else "",
                                 rombar=opts.get("rombar", "yes"))
+    if opts.get("hook"):
+        text += f"[hook h]\nwhen = start\ncommand = {opts['hook']}\n"
     if opts.get("extra"):
         text += f"[qemu]\nextra = {opts['extra']}\n"
     return text

@@ -18,6 +18,11 @@ whose /init powers the machine off (ACPI S5) a moment after it starts.
     anything starts, naming the config line;
   - [firmware] code that QEMU's user cannot read is refused before the
     host is touched, naming the config line;
+  - [hook NAME]: start hooks run before QEMU and stop hooks after the host
+    is back, without a shell (';' and '$' reach the program as written),
+    their output logged, a failing one reported, a slow one killed at its
+    timeout; a failing required start hook stops the start (the stop hooks
+    still run); a config others may change is not loaded as root at all;
   - a guest that resets itself again and again (reboot -f at once) is
     stopped after 5 resets in a row as a reset loop, with the count and
     the rate in the log, exit 1 and the host restored.
@@ -257,6 +262,80 @@ def test_firmware_unreadable(env):
     check("Starting VM" not in log and "reserved" not in log, log)
 
 
+def hooks_conf(env, label, hooks, owner=None):
+    conf = env.conf(label)
+    with open(conf, "a") as f:
+        f.write(hooks)
+    if owner is not None:
+        os.chown(conf, owner, -1)
+    return conf
+
+
+def test_hooks(env):
+    mark = os.path.join(env.tmp, "stop-hook-ran")
+    conf = hooks_conf(env, "hooks", f"""
+[hook hello]
+when = start
+command = /usr/bin/echo 'two  words' a;b $HOME
+
+[hook env]
+when = start
+command = /usr/bin/env
+
+[hook fails]
+when = start
+command = /usr/bin/false
+
+[hook mark]
+when = stop
+command = /usr/bin/touch {mark}
+
+[hook slow]
+when = stop
+command = /usr/bin/sleep 30
+timeout = 1
+""")
+    p = env.start(conf)
+    rc = p.wait(timeout=180)
+    log = log_of(p)
+    check(rc == 0, f"exit {rc}:\n{log}")
+    check("hook hello: two  words a;b $HOME" in log, log)
+    check("hook env: GAMEVM_VM=itest-policy" in log and "hook env: GAMEVM_EVENT=start" in log, log)
+    check("Hook fails: '/usr/bin/false' exited with status 1." in log, log)
+    check("Hook slow: '/usr/bin/sleep' still ran after 1 s (timeout); killed it." in log, log)
+    check(os.path.exists(mark), "the stop hook did not run")
+    # Start hooks before QEMU, stop hooks after the host is back.
+    check(log.index("hook hello:") < log.index("Starting VM") <
+          log.index("Hook mark (") , log)
+    os.unlink(mark)
+
+    conf = hooks_conf(env, "hooksreq", f"""
+[hook gate]
+when = start
+command = /usr/bin/false
+required = yes
+
+[hook mark]
+when = stop
+command = /usr/bin/touch {mark}
+""")
+    p = env.start(conf)
+    rc = p.wait(timeout=60)
+    log = log_of(p)
+    check(rc == 1, f"exit {rc} after a failing required start hook:\n{log}")
+    check("A required start hook failed: not starting VM 'itest-policy'." in log, log)
+    check("Starting VM" not in log, log)
+    check(os.path.exists(mark), "the stop hook did not run after the failed start")
+
+    conf = hooks_conf(env, "hooksowner", "[hook x]\nwhen = start\ncommand = /usr/bin/true\n",
+                      owner=65534)
+    p = env.start(conf)
+    rc = p.wait(timeout=60)
+    log = log_of(p)
+    check(rc == 1 and "so user nobody can change it" in log and "Starting VM" not in log,
+          f"exit {rc}:\n{log}")
+
+
 def test_reset_loop(env):
     conf = env.conf("resetloop")
     with open(conf) as f:
@@ -301,7 +380,7 @@ def main():
         env = Env(tmp, kernel, initrd)
         failed = 0
         for t in (test_poweroff_exit, test_poweroff_restart, test_crash_restart_limit,
-                  test_serial_file, test_firmware_unreadable, test_reset_loop):
+                  test_serial_file, test_firmware_unreadable, test_hooks, test_reset_loop):
             if sys.argv[1:] and t.__name__ not in sys.argv[1:]:
                 continue
             t0 = time.monotonic()

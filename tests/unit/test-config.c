@@ -510,13 +510,13 @@ static void test_error_unknown_section(void **state)
 	(void)state;
 	expect_error(
 		BASE "[cpus]\n",
-		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]; did you mean '[cpu]'?");
+		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
 	expect_error(
 		BASE "[disks system]\npath = /a.raw\n",
-		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]; did you mean '[disk system]'?");
+		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
 	expect_error(
 		BASE "[storage]\n",
-		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME] or [net NAME]");
+		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
 	expect_error(
 		BASE "[disk]\n",
 		"t.conf:7: [disk]: section needs a name; expected [disk NAME], e.g. [disk system]");
@@ -631,6 +631,51 @@ static void test_error_pci(void **state)
 	expect_error(
 		BASE "[pci gpu]\naddress = 03:00.0\nprimary-display = yes\n",
 		"t.conf:9: [pci gpu] primary-display: yes, but [vm] single-gpu = no; expected single-gpu = yes in [vm] when the host's own display GPU is passed");
+}
+
+/* [hook NAME]: the command split into words without a shell; quotes keep blanks. */
+static void test_hooks(void **state)
+{
+	struct vm_config *c;
+
+	(void)state;
+	c = load_ok(
+		BASE
+		"[hook monitor]\nwhen = start\n"
+		"command = /usr/bin/ddcutil --display 2 setvcp 60 0x0f\n"
+		"[hook back]\nwhen = stop\ncommand = /usr/bin/echo 'a  b' \"c;d\" $HOME e'f g'h\n"
+		"timeout = 3\nrequired = yes\n");
+	assert_int_equal(c->n_hooks, 2);
+	assert_string_equal(c->hooks[0].name, "monitor");
+	assert_int_equal(c->hooks[0].when, HOOK_START);
+	assert_int_equal(c->hooks[0].timeout_s, 10);
+	assert_false(c->hooks[0].required);
+	assert_string_equal(c->hooks[0].argv[0], "/usr/bin/ddcutil");
+	assert_string_equal(c->hooks[0].argv[5], "0x0f");
+	assert_null(c->hooks[0].argv[6]);
+	assert_int_equal(c->hooks[1].when, HOOK_STOP);
+	assert_int_equal(c->hooks[1].timeout_s, 3);
+	assert_true(c->hooks[1].required);
+	/* Words as written: a ';' and a '$' are plain characters, quotes join. */
+	assert_string_equal(c->hooks[1].argv[1], "a  b");
+	assert_string_equal(c->hooks[1].argv[2], "c;d");
+	assert_string_equal(c->hooks[1].argv[3], "$HOME");
+	assert_string_equal(c->hooks[1].argv[4], "ef gh");
+	assert_null(c->hooks[1].argv[5]);
+	config_free(c);
+
+	expect_error(
+		BASE "[hook m]\nwhen = start\ncommand = ddcutil setvcp 60 1\n",
+		"t.conf:9: [hook m] command: 'ddcutil' is not an absolute path; expected the program's full path (gamevm runs no shell and searches no PATH), e.g. /usr/bin/ddcutil");
+	expect_error(BASE "[hook m]\nwhen = start\ncommand = /usr/bin/echo 'open\n",
+		     "t.conf:9: [hook m] command: a ' quote is not closed; expected a closing '");
+	expect_error(
+		BASE "[hook m]\nwhen = start\n",
+		"t.conf:7: [hook m] command: missing; expected a program's absolute path and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f");
+	expect_error(BASE "[hook m]\ncommand = /bin/true\n",
+		     "t.conf:7: [hook m] when: missing; expected start or stop");
+	expect_error(BASE "[hook m]\nwhen = later\ncommand = /bin/true\n",
+		     "t.conf:8: [hook m] when: 'later' is not valid; expected start or stop");
 }
 
 static void test_error_line_syntax(void **state)
@@ -862,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_error_cpu_lists),
 		cmocka_unit_test(test_error_topology),
 		cmocka_unit_test(test_error_pci),
+		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_error_line_syntax),
 		cmocka_unit_test(test_error_hash_comment),
 		cmocka_unit_test(test_error_paths),
