@@ -282,9 +282,22 @@ static int check_smbios(struct config_parser *p)
 	struct vm_config *c = p->c;
 	unsigned mode_line = line_of(p, "smbios", "mode");
 
+	unsigned oem_line = line_of(p, "smbios", "oem-activation");
+
+	if (c->smbios.oem_activation && c->smbios.mode != SMBIOS_HOST)
+		return config_parser_fail(
+			p, oem_line, "smbios", "oem-activation",
+			"yes, but the tables are the host's: expected mode = host in [smbios] (line %u)",
+			mode_line ? mode_line : oem_line);
+	if (c->smbios.oem_activation && c->uuid)
+		return config_parser_fail(
+			p, oem_line, "smbios", "oem-activation",
+			"yes takes the host's system UUID, but [vm] uuid is set (line %u); expected one of them",
+			line_of(p, "vm", "uuid"));
 	for (size_t i = 0; i < c->n_key_lines; i++) {
 		const struct config_key_line *k = &c->key_lines[i];
-		if (!streq(k->section, "smbios") || streq(k->key, "mode"))
+		if (!streq(k->section, "smbios") || streq(k->key, "mode") ||
+		    streq(k->key, "oem-activation"))
 			continue;
 		if (!mode_line) {
 			c->smbios.mode = SMBIOS_CUSTOM;

@@ -1094,6 +1094,7 @@ static const struct config_key keys[] = {
 	{ SECTION_TPM, "version", parse_key_tpm_version, 0, .expect = "2.0" },
 
 	{ SECTION_SMBIOS, "mode", .offset = CFG(smbios.mode), ENUM(smbios_mode_names) },
+	{ SECTION_SMBIOS, "oem-activation", .offset = CFG(smbios.oem_activation), BOOL },
 	SMBIOS("bios-vendor", bios_vendor),
 	SMBIOS("bios-version", bios_version),
 	{ SECTION_SMBIOS, "bios-date", parse_key_bios_date, CFG(smbios.bios_date),

@@ -201,6 +201,11 @@ struct vm_smbios {
 		*baseboard_asset, *baseboard_location;
 	/* type 3 */
 	char *chassis_manufacturer, *chassis_version, *chassis_serial, *chassis_asset, *chassis_sku;
+	/*
+	 * mode = host only: the host's OEM licence tables (ACPI MSDM, SLIC) and
+	 * its system UUID go to the guest, so an OEM Windows licence activates.
+	 */
+	bool oem_activation;
 };
 
 struct vm_disk {

@@ -6,10 +6,12 @@
  * with trailing blanks; they are cut off.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "host.h"
@@ -63,6 +65,8 @@ int host_dmi_probe(const struct host_root *h, struct host_dmi *ret)
 		*ret = d;
 		return 0;
 	}
+	d.acpi_msdm = faccessat(h->sys_fd, "firmware/acpi/tables/MSDM", F_OK, 0) == 0;
+	d.acpi_slic = faccessat(h->sys_fd, "firmware/acpi/tables/SLIC", F_OK, 0) == 0;
 	for (size_t i = 0; i < ELEMENTSOF(dmi_fields); i++) {
 		char path[64], *v = NULL;
 		size_t len;

@@ -362,6 +362,8 @@ struct host_dmi {
 		*product_family, *product_uuid;
 	char *board_vendor, *board_name, *board_version, *board_serial, *board_asset_tag;
 	char *chassis_vendor, *chassis_version, *chassis_serial, *chassis_asset_tag;
+	/* OEM licence tables (sys/firmware/acpi/tables/MSDM, SLIC) the firmware has */
+	bool acpi_msdm, acpi_slic;
 };
 
 int host_dmi_probe(const struct host_root *h, struct host_dmi *ret);

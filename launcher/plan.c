@@ -7,6 +7,7 @@
  * is wrong as a diagnostic instead of stopping, so one run of
  * "gamevm cmdline" lists every problem of a config at once.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -672,6 +673,42 @@ static int plan_paths(const struct vm_config *c, const struct vm_paths *paths, s
 	return p->uuid ? 0 : -ENOMEM;
 }
 
+/*
+ * [smbios] oem-activation: an OEM Windows licence activates against the
+ * board's licence table (MSDM; SLIC before Windows 8) and the system UUID.
+ */
+static int plan_oem_activation(const struct vm_config *c, const struct host_facts *f,
+			       struct plan *p, struct plan_diags *d)
+{
+	char *uuid;
+
+	if (!c->smbios.oem_activation)
+		return 0;
+	if (f->dmi.acpi_msdm)
+		p->acpi_tables[p->n_acpi_tables++] = "MSDM";
+	if (f->dmi.acpi_slic)
+		p->acpi_tables[p->n_acpi_tables++] = "SLIC";
+	if (p->n_acpi_tables == 0) {
+		int r = plan_diag_key(
+			d, LOG_WARNING, c, "smbios", "oem-activation", 0,
+			"this host's firmware has no OEM licence table (/sys/firmware/acpi/tables/MSDM or SLIC): only the system UUID is passed; a retail or digital licence needs none");
+		if (r < 0)
+			return r;
+	}
+	if (!f->dmi.product_uuid)
+		return plan_diag_key(
+			d, LOG_ERR, c, "smbios", "oem-activation", 0,
+			"the host's system UUID (/sys/class/dmi/id/product_uuid) cannot be read: it is root's; run gamevm as root");
+	uuid = strdup(f->dmi.product_uuid);
+	if (!uuid)
+		return -ENOMEM;
+	for (char *x = uuid; *x; x++)
+		*x = (char)tolower((unsigned char)*x);
+	free(p->uuid);
+	p->uuid = uuid;
+	return 0;
+}
+
 /* See struct plan: the fixed order keeps each device's PCI location stable. */
 static int plan_ports(const struct vm_config *c, struct plan *p)
 {
@@ -730,6 +767,8 @@ static int plan_build_steps(const struct vm_config *c, const struct host_facts *
 		r = plan_smbios(c, f, p, diags);
 	if (r >= 0)
 		r = plan_paths(c, paths, p, diags);
+	if (r >= 0)
+		r = plan_oem_activation(c, f, p, diags);
 	if (r >= 0)
 		r = plan_ports(c, p);
 	if (r < 0)

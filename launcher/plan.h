@@ -43,6 +43,15 @@ struct vm_paths {
 #define PLAN_SERIAL_FDSET 999
 
 /*
+ * [smbios] oem-activation: the host's ACPI MSDM and SLIC tables (root's
+ * only) are opened by gamevm and read by QEMU through fd sets
+ * (-acpitable file=/dev/fdset/N).
+ */
+#define PLAN_ACPI_FD(i)	   (6 + (int)(i))
+#define PLAN_ACPI_FDSET(i) (998 - (int)(i))
+#define PLAN_ACPI_MAX	   2
+
+/*
  * Disk images: gamevm opens them (as root, before the host is touched) and
  * QEMU gets the fds, -add-fd into fd set i + 1 and filename=/dev/fdset/N,
  * so its user needs no access to the images. Disk i arrives as fd
@@ -104,8 +113,11 @@ struct plan {
 	bool secure_boot;
 	bool pflash_secure; /* flash writable from SMM only: cfi.pflash01 secure=on */
 
-	char *cpu_model;	/* "host", or a named model ("max" under TCG) */
-	bool cpu_vendor_intel;	/* vendor=GenuineIntel: SMT visible under TCG (plan_cpu) */
+	char *cpu_model; /* "host", or a named model ("max" under TCG) */
+	bool cpu_vendor_intel;
+	/* [smbios] oem-activation: the host tables the guest gets, "MSDM", "SLIC" */
+	const char *acpi_tables[PLAN_ACPI_MAX];
+	size_t n_acpi_tables;	/* vendor=GenuineIntel: SMT visible under TCG (plan_cpu) */
 	bool cache_passthrough; /* host-cache-info=on,l3-cache=off (KVM + host model) */
 	uint64_t hugepage_size; /* bytes, 0 = normal pages */
 

@@ -263,6 +263,16 @@ static void argv_smbios(const struct plan *p, struct strv *a)
 	if (any)
 		qopts_push(a, "-smbios", &o);
 	free(o.s);
+	o = (struct qopts){ 0 };
+
+	/* The host's OEM licence tables, through the fds gamevm opened (plan.h). */
+	for (size_t i = 0; i < p->n_acpi_tables; i++) {
+		qopts_add(&o, "fd=%d,set=%d", PLAN_ACPI_FD(i), PLAN_ACPI_FDSET(i));
+		qopts_add(&o, "opaque=/sys/firmware/acpi/tables/%s", p->acpi_tables[i]);
+		qopts_push(a, "-add-fd", &o);
+		qopts_add(&o, "file=/dev/fdset/%d", PLAN_ACPI_FDSET(i));
+		qopts_push(a, "-acpitable", &o);
+	}
 }
 
 static void argv_platform(const struct vm_config *c, const struct plan *p, struct strv *a)

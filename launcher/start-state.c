@@ -200,6 +200,30 @@ int start_check_qemu_paths(struct start *s)
 }
 
 /*
+ * [smbios] oem-activation: the host's licence tables are root's (0400):
+ * opened here and read by QEMU through their fds (plan.h, PLAN_ACPI_FD).
+ */
+static int start_open_acpi_tables(struct start *s)
+{
+	for (size_t i = 0; i < s->plan.n_acpi_tables; i++) {
+		char rel[64], where[512];
+		int fd;
+
+		snprintf(rel, sizeof(rel), "firmware/acpi/tables/%s", s->plan.acpi_tables[i]);
+		fd = s->l.root.sys_fd < 0
+			     ? -1
+			     : openat(s->l.root.sys_fd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return log_error_errno(
+				NEG_ERRNO(), "Failed to open the host's ACPI table '%s': %m",
+				host_root_path(&s->l.root, "sys", rel, where, sizeof(where)));
+		s->disk_fds[s->n_disk_fds++] =
+			(struct spawn_fd){ .src_fd = fd, .target_fd = PLAN_ACPI_FD(i) };
+	}
+	return 0;
+}
+
+/*
  * [devices] serial = file: opened here, as root, and handed to QEMU (plan.h,
  * PLAN_SERIAL_FD), so the QEMU user needs no access to the file or its
  * directory. Truncated at each start, as QEMU's own file backend does;
@@ -239,9 +263,10 @@ static int start_open_serial(struct start *s)
 int start_open_disks(struct start *s)
 {
 	const struct vm_config *c = s->l.c;
+	int r;
 
-	/* Two per disk, and the serial file's. */
-	s->disk_fds = calloc(2 * c->n_disks + 2, sizeof(*s->disk_fds));
+	/* Two per disk, the serial file's and the ACPI tables'. */
+	s->disk_fds = calloc(2 * c->n_disks + 2 + PLAN_ACPI_MAX, sizeof(*s->disk_fds));
 	if (!s->disk_fds)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 	for (size_t i = 0; i < c->n_disks; i++) {
@@ -250,7 +275,9 @@ int start_open_disks(struct start *s)
 
 		for (int pass = 0; pass < (ro ? 1 : 2); pass++) {
 			bool rw = pass == 1;
-			int fd = -1, r = open_disk_image(k->path, rw, &fd);
+			int fd = -1;
+
+			r = open_disk_image(k->path, rw, &fd);
 
 			if (r == -EBADFD)
 				return log_error_errno(
@@ -270,5 +297,8 @@ int start_open_disks(struct start *s)
 						   .target_fd = PLAN_DISK_FD(i, !rw) };
 		}
 	}
-	return start_open_serial(s);
+	r = start_open_serial(s);
+	if (r < 0)
+		return r;
+	return start_open_acpi_tables(s);
 }

@@ -678,6 +678,18 @@ static void test_hooks(void **state)
 		     "t.conf:8: [hook m] when: 'later' is not valid; expected start or stop");
 }
 
+static void test_error_oem_activation(void **state)
+{
+	(void)state;
+	expect_error(
+		BASE "[smbios]\nmode = custom\noem-activation = yes\n",
+		"t.conf:9: [smbios] oem-activation: yes, but the tables are the host's: expected mode = host in [smbios] (line 8)");
+	expect_error(
+		"[vm]\nname = t\nuuid = 3f2504e0-4f89-11d3-9a0c-0305e82c3301\n[memory]\nsize = 1G\n"
+		"[cpu]\nvcpus = 4\n[smbios]\nmode = host\noem-activation = yes\n",
+		"t.conf:10: [smbios] oem-activation: yes takes the host's system UUID, but [vm] uuid is set (line 3); expected one of them");
+}
+
 static void test_error_line_syntax(void **state)
 {
 	char text[400];
@@ -908,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_error_topology),
 		cmocka_unit_test(test_error_pci),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_error_oem_activation),
 		cmocka_unit_test(test_error_line_syntax),
 		cmocka_unit_test(test_error_hash_comment),
 		cmocka_unit_test(test_error_paths),

@@ -320,6 +320,62 @@ static void test_smbios_host_bad_release(void **state)
 	run_done(&x);
 }
 
+/* The host's OEM licence tables and system UUID, for an OEM Windows licence. */
+static void test_smbios_oem_activation(void **state)
+{
+	struct run x;
+
+	(void)state;
+	fx.f.dmi.acpi_msdm = true;
+	fx.f.dmi.product_uuid = (char *)"03D502E0-045E-0519-4206-7A0700080009";
+	run_conf(&x,
+		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
+		 "oem-activation = yes\n");
+	assert_int_equal(x.r, 0);
+	assert_argv(&x, "-add-fd", "fd=6,set=998,opaque=/sys/firmware/acpi/tables/MSDM");
+	assert_argv(&x, "-acpitable", "file=/dev/fdset/998");
+	assert_argv(&x, "-uuid", "03d502e0-045e-0519-4206-7a0700080009");
+	assert_non_null(strstr(argv_value(&x, "-smbios", "type=1,"),
+			       "uuid=03d502e0-045e-0519-4206-7a0700080009"));
+	run_done(&x);
+
+	/* Both tables (an older board with SLIC too): two fd sets. */
+	fx.f.dmi.acpi_slic = true;
+	run_conf(&x,
+		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
+		 "oem-activation = yes\n");
+	assert_argv(&x, "-add-fd", "fd=7,set=997,opaque=/sys/firmware/acpi/tables/SLIC");
+	assert_argv(&x, "-acpitable", "file=/dev/fdset/997");
+	run_done(&x);
+
+	/* No table on this board: the UUID alone, with a word. */
+	fx.f.dmi.acpi_msdm = fx.f.dmi.acpi_slic = false;
+	run_conf(&x,
+		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
+		 "oem-activation = yes\n");
+	assert_int_equal(x.r, 0);
+	assert_diag(&x, LOG_WARNING, "[smbios] oem-activation", "no OEM licence table");
+	assert_false(argv_has_opt(&x, "-acpitable"));
+	assert_argv(&x, "-uuid", "03d502e0-045e-0519-4206-7a0700080009");
+	run_done(&x);
+
+	/* Not root: the UUID cannot be read, and that is an error, not another UUID. */
+	fx.f.dmi.product_uuid = NULL;
+	run_conf(&x,
+		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
+		 "oem-activation = yes\n");
+	assert_int_equal(x.r, -EINVAL);
+	assert_diag(&x, LOG_ERR, "[smbios] oem-activation", "run gamevm as root");
+	run_done(&x);
+
+	/* Without oem-activation nothing of it. */
+	fx.f.dmi.acpi_msdm = true;
+	run_conf(&x,
+		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n");
+	assert_false(argv_has_opt(&x, "-acpitable"));
+	run_done(&x);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -337,6 +393,7 @@ int main(void)
 		T(test_extra_args_last),
 		T(test_smbios_custom_and_none),
 		T(test_smbios_host_bad_release),
+		T(test_smbios_oem_activation),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
