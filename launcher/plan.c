@@ -698,7 +698,7 @@ static int plan_oem_activation(const struct vm_config *c, const struct host_fact
 	if (!f->dmi.product_uuid)
 		return plan_diag_key(
 			d, LOG_ERR, c, "smbios", "oem-activation", 0,
-			"the host's system UUID (/sys/class/dmi/id/product_uuid) cannot be read: it is root's; run gamevm as root");
+			"the host's system UUID (/sys/class/dmi/id/product_uuid) cannot be read: it is root's (run gamevm as root), or this machine has no DMI tables");
 	uuid = strdup(f->dmi.product_uuid);
 	if (!uuid)
 		return -ENOMEM;

@@ -44,12 +44,11 @@ struct vm_paths {
 
 /*
  * [smbios] oem-activation: the host's ACPI MSDM and SLIC tables (root's
- * only) are opened by gamevm and read by QEMU through fd sets
- * (-acpitable file=/dev/fdset/N).
+ * only) are copied by gamevm into sealed memfds; QEMU opens them as
+ * -acpitable file=/proc/self/fd/N (its -acpitable takes no fd sets).
  */
-#define PLAN_ACPI_FD(i)	   (6 + (int)(i))
-#define PLAN_ACPI_FDSET(i) (998 - (int)(i))
-#define PLAN_ACPI_MAX	   2
+#define PLAN_ACPI_FD(i) (6 + (int)(i))
+#define PLAN_ACPI_MAX	2
 
 /*
  * Disk images: gamevm opens them (as root, before the host is touched) and

@@ -265,12 +265,9 @@ static void argv_smbios(const struct plan *p, struct strv *a)
 	free(o.s);
 	o = (struct qopts){ 0 };
 
-	/* The host's OEM licence tables, through the fds gamevm opened (plan.h). */
+	/* The host's OEM licence tables, copies gamevm made (plan.h, PLAN_ACPI_FD). */
 	for (size_t i = 0; i < p->n_acpi_tables; i++) {
-		qopts_add(&o, "fd=%d,set=%d", PLAN_ACPI_FD(i), PLAN_ACPI_FDSET(i));
-		qopts_add(&o, "opaque=/sys/firmware/acpi/tables/%s", p->acpi_tables[i]);
-		qopts_push(a, "-add-fd", &o);
-		qopts_add(&o, "file=/dev/fdset/%d", PLAN_ACPI_FDSET(i));
+		qopts_add(&o, "file=/proc/self/fd/%d", PLAN_ACPI_FD(i));
 		qopts_push(a, "-acpitable", &o);
 	}
 }

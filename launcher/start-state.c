@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,25 +201,45 @@ int start_check_qemu_paths(struct start *s)
 }
 
 /*
- * [smbios] oem-activation: the host's licence tables are root's (0400):
- * opened here and read by QEMU through their fds (plan.h, PLAN_ACPI_FD).
+ * [smbios] oem-activation: the host's licence tables are root's (0400), and
+ * QEMU's -acpitable opens a path itself (no fd sets): each is copied into a
+ * sealed memfd, which QEMU's user may open as /proc/self/fd/N (plan.h,
+ * PLAN_ACPI_FD).
  */
 static int start_open_acpi_tables(struct start *s)
 {
 	for (size_t i = 0; i < s->plan.n_acpi_tables; i++) {
+		_cleanup_free_ char *data = NULL;
+		_cleanup_close_ int fd = -1;
 		char rel[64], where[512];
-		int fd;
+		size_t len = 0;
+		int r;
 
 		snprintf(rel, sizeof(rel), "firmware/acpi/tables/%s", s->plan.acpi_tables[i]);
-		fd = s->l.root.sys_fd < 0
-			     ? -1
-			     : openat(s->l.root.sys_fd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
+		host_root_path(&s->l.root, "sys", rel, where, sizeof(where));
+		r = s->l.root.sys_fd < 0
+			    ? -ENOENT
+			    : read_full_file_at(s->l.root.sys_fd, rel, 1u << 20, &data, &len);
+		if (r < 0)
+			return log_error_errno(r, "Failed to read the host's ACPI table '%s': %m",
+					       where);
+		/* A whole table: its own signature and length (QEMU checks the rest). */
+		if (len < 36 || memcmp(data, s->plan.acpi_tables[i], 4) != 0 ||
+		    (size_t)(data[4] & 0xff) + ((size_t)(data[5] & 0xff) << 8) +
+				    ((size_t)(data[6] & 0xff) << 16) +
+				    ((size_t)(data[7] & 0xff) << 24) !=
+			    len)
 			return log_error_errno(
-				NEG_ERRNO(), "Failed to open the host's ACPI table '%s': %m",
-				host_root_path(&s->l.root, "sys", rel, where, sizeof(where)));
+				-EBADMSG, "The host's ACPI table '%s' is not a whole %s table.",
+				where, s->plan.acpi_tables[i]);
+		fd = memfd_create(s->plan.acpi_tables[i], MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0 || write(fd, data, len) != (ssize_t)len ||
+		    fcntl(fd, F_ADD_SEALS,
+			  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+			return log_error_errno(NEG_ERRNO(), "Failed to copy '%s' for QEMU: %m",
+					       where);
 		s->disk_fds[s->n_disk_fds++] =
-			(struct spawn_fd){ .src_fd = fd, .target_fd = PLAN_ACPI_FD(i) };
+			(struct spawn_fd){ .src_fd = TAKE_FD(fd), .target_fd = PLAN_ACPI_FD(i) };
 	}
 	return 0;
 }

@@ -332,8 +332,7 @@ static void test_smbios_oem_activation(void **state)
 		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
 		 "oem-activation = yes\n");
 	assert_int_equal(x.r, 0);
-	assert_argv(&x, "-add-fd", "fd=6,set=998,opaque=/sys/firmware/acpi/tables/MSDM");
-	assert_argv(&x, "-acpitable", "file=/dev/fdset/998");
+	assert_argv(&x, "-acpitable", "file=/proc/self/fd/6");
 	assert_argv(&x, "-uuid", "03d502e0-045e-0519-4206-7a0700080009");
 	assert_non_null(strstr(argv_value(&x, "-smbios", "type=1,"),
 			       "uuid=03d502e0-045e-0519-4206-7a0700080009"));
@@ -344,8 +343,7 @@ static void test_smbios_oem_activation(void **state)
 	run_conf(&x,
 		 "[vm]\nname = t\n[memory]\nsize = 1G\n[cpu]\nvcpus = 2\n[smbios]\nmode = host\n"
 		 "oem-activation = yes\n");
-	assert_argv(&x, "-add-fd", "fd=7,set=997,opaque=/sys/firmware/acpi/tables/SLIC");
-	assert_argv(&x, "-acpitable", "file=/dev/fdset/997");
+	assert_argv(&x, "-acpitable", "file=/proc/self/fd/7");
 	run_done(&x);
 
 	/* No table on this board: the UUID alone, with a word. */
