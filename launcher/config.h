@@ -239,7 +239,7 @@ struct vm_pci {
 /* [hook NAME] when: the point of a VM's life a command runs at. */
 enum hook_when {
 	HOOK_START, /* the host prepared, before QEMU starts */
-	HOOK_STOP,  /* the VM ended and the host put back (also after a failed start) */
+	HOOK_STOP,  /* the VM ended and the host put back (also when QEMU failed to start) */
 };
 
 /*

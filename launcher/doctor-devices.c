@@ -122,8 +122,17 @@ static int check_reset(struct doctor *d, const struct host_pci_dev *p, const cha
 			  p->reset_method);
 }
 
-/* The device's memory BARs: [start, end] pairs, *n of them (sys/.../resource). */
-static int read_bars(struct doctor *d, const char *addr, uint64_t bars[][2], size_t max, size_t *n)
+/* A memory BAR from sys/bus/pci/devices/ADDR/resource. */
+struct bar {
+	uint64_t start, end;
+	bool mem64; /* IORESOURCE_MEM_64 */
+};
+
+#define IORESOURCE_MEM	  0x200
+#define IORESOURCE_MEM_64 0x100000
+
+/* The device's memory BARs, *n of them. */
+static void read_bars(struct doctor *d, const char *addr, struct bar *bars, size_t max, size_t *n)
 {
 	_cleanup_free_ char *text = NULL;
 	char path[128];
@@ -132,20 +141,18 @@ static int read_bars(struct doctor *d, const char *addr, uint64_t bars[][2], siz
 	*n = 0;
 	snprintf(path, sizeof(path), "bus/pci/devices/%s/resource", addr);
 	if (read_full_file_at(d->h->sys_fd, path, 64u << 10, &text, NULL) < 0)
-		return 0;
+		return;
 	for (line = strtok_r(text, "\n", &save); line && *n < max;
 	     line = strtok_r(NULL, "\n", &save)) {
-		uint64_t s, e, flags;
+		uint64_t st, e, flags;
 
-		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &s, &e, &flags) != 3)
+		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &st, &e, &flags) != 3)
 			continue;
-		/* IORESOURCE_MEM */
-		if (s == 0 || e <= s || !(flags & 0x200))
+		if (st == 0 || e <= st || !(flags & IORESOURCE_MEM))
 			continue;
-		bars[*n][0] = s;
-		bars[(*n)++][1] = e;
+		bars[(*n)++] =
+			(struct bar){ .start = st, .end = e, .mem64 = flags & IORESOURCE_MEM_64 };
 	}
-	return 0;
 }
 
 /*
@@ -158,7 +165,7 @@ static int check_bootfb(struct doctor *d, const struct host_pci_dev *p, const ch
 {
 	static const char *const names[] = { "BOOTFB", "efifb", "simple-framebuffer", "vesafb" };
 	_cleanup_free_ char *iomem = NULL;
-	uint64_t bars[12][2];
+	struct bar bars[12];
 	size_t n_bars;
 	bool zeros = true;
 	char *line, *save = NULL;
@@ -182,7 +189,7 @@ static int check_bootfb(struct doctor *d, const struct host_pci_dev *p, const ch
 			if (!startswith(name, names[k]))
 				continue;
 			for (size_t b = 0; b < n_bars; b++)
-				if (s >= bars[b][0] && s <= bars[b][1])
+				if (s >= bars[b].start && s <= bars[b].end)
 					return doctor_add(
 						d, "gpu.bootfb", DOCTOR_FAIL, "proc/iomem",
 						"make the other GPU the boot display in the firmware setup, or add video=efifb:off (simpledrm: initcall_blacklist=simpledrm_platform_driver_init) to the kernel command line",
@@ -374,24 +381,17 @@ static int check_bridges(struct doctor *d)
 	return 0;
 }
 
-/* The sum of the device's 64-bit memory BARs (sys/.../resource, flag IORESOURCE_MEM_64). */
+/* The sum of the device's 64-bit memory BARs. */
 static uint64_t bar64_bytes(struct doctor *d, const char *addr)
 {
-	_cleanup_free_ char *text = NULL;
+	struct bar bars[12];
 	uint64_t sum = 0;
-	char path[128];
-	char *line, *save = NULL;
+	size_t n;
 
-	snprintf(path, sizeof(path), "bus/pci/devices/%s/resource", addr);
-	if (read_full_file_at(d->h->sys_fd, path, 64u << 10, &text, NULL) < 0)
-		return 0;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint64_t st, e, flags;
-
-		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &st, &e, &flags) == 3 &&
-		    e > st && (flags & 0x200) && (flags & 0x100000))
-			sum += e - st + 1;
-	}
+	read_bars(d, addr, bars, ELEMENTSOF(bars), &n);
+	for (size_t i = 0; i < n; i++)
+		if (bars[i].mem64)
+			sum += bars[i].end - bars[i].start + 1;
 	return sum;
 }
 

@@ -2,7 +2,8 @@
 /*
  * [hook NAME] sections (config.h, struct vm_hook): programs gamevm runs
  * itself when a VM starts (the host prepared, before QEMU) and after it
- * stopped (the host put back, also after a failed start), e.g. to switch
+ * stopped (the host put back; also when QEMU failed to start once the start
+ * hooks had run), e.g. to switch
  * the monitor's input:
  *
  *   [hook monitor-in]
