@@ -27,8 +27,6 @@ int verb_prepare(const struct cli *cl)
 						 .inhibitor = CHILD_NULL,
 						 .inhibitor_fd = -1 };
 	_cleanup_(vm_dirs_close) struct vm_dirs d = VM_DIRS_NULL;
-	_cleanup_free_ char *why = NULL;
-	struct vm_paths paths;
 	char msg[256];
 	sigset_t mask;
 	siginfo_t si;
@@ -46,29 +44,10 @@ int verb_prepare(const struct cli *cl)
 	if (r < 0)
 		return r;
 
-	paths = (struct vm_paths){ .run_dir = s.l.run_dir, .state_dir = s.l.state_dir };
-	r = vm_dirs_open(&paths, s.l.c->name, s.uid, s.gid, &d, &why);
-	if (r == -EBUSY)
-		return log_error_errno(r, "%s", strna(why));
-	if (r < 0)
-		return log_error_errno(
-			r, "%s: %m (the run and state directories: --run-dir, --state-dir)",
-			strna(why));
-
 	/* As for start: a stop request waits until the host is prepared, then undoes it. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
-	r = vm_status_write(d.run_fd, &(struct vm_status){ .name = (char *)s.l.c->name,
-							   .state = VM_STATE_PREPARED,
-							   .gamevm_pid = getpid(),
-							   .start_time = (uint64_t)time(NULL) });
+	r = start_lock_vm(&s, &d, VM_STATE_PREPARED, &mask);
 	if (r < 0)
-		return log_error_errno(r, "Failed to write %s/%s: %m", d.run_path, VM_STATUS_FILE);
+		return r;
 
 	r = start_replay_stale(&s, &d);
 	if (r < 0)

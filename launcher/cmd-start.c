@@ -423,7 +423,6 @@ int verb_start(const struct cli *cl)
 	_cleanup_(strv_done) struct strv swtpm_argv = { 0 };
 	_cleanup_free_ char *why = NULL, *swtpm_bin = NULL, *tpm_dir = NULL, *qemu_cgroup = NULL;
 	struct spawn_opts qemu_o, swtpm_o;
-	struct vm_paths paths;
 	sigset_t mask;
 	int r;
 
@@ -439,39 +438,13 @@ int verb_start(const struct cli *cl)
 	s.may_restart =
 		s.l.c->on_crash == ON_CRASH_RESTART || s.l.c->on_poweroff == ON_POWEROFF_RESTART;
 
-	paths = (struct vm_paths){ .run_dir = s.l.run_dir, .state_dir = s.l.state_dir };
-	r = vm_dirs_open(&paths, s.l.c->name, s.uid, s.gid, &d, &why);
-	if (r == -EBUSY)
-		return log_error_errno(r, "%s", strna(why));
-	if (r < 0)
-		return log_error_errno(
-			r, "%s: %m (the run and state directories: --run-dir, --state-dir)",
-			strna(why));
 	/*
 	 * From here on a stop request must not kill gamevm half-way (a TPM
-	 * being manufactured, the host being prepared, then the journal): the
-	 * signals wait, blocked, and are looked at between the steps and then
-	 * read from the supervisor's signalfd, which stops the VM.
+	 * being manufactured, the host being prepared, then the journal).
 	 */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
-
-	/*
-	 * Known from now on: 'gamevm stop' and 'status' find the pid even while
-	 * the host is prepared and the TPM manufactured, before the supervisor
-	 * writes the full status.
-	 */
-	r = vm_status_write(d.run_fd, &(struct vm_status){ .name = (char *)s.l.c->name,
-							   .state = VM_STATE_STARTING,
-							   .gamevm_pid = getpid(),
-							   .start_time = (uint64_t)time(NULL) });
+	r = start_lock_vm(&s, &d, VM_STATE_STARTING, &mask);
 	if (r < 0)
-		return log_error_errno(r, "Failed to write %s/%s: %m", d.run_path, VM_STATUS_FILE);
+		return r;
 	testhook_point("locked");
 	if (d.stale_qmp || d.stale_swtpm || d.stale_status)
 		log_notice(

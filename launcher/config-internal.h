@@ -102,9 +102,13 @@ size_t hv_flag_requires(enum hv_flag f, const enum hv_flag **ret);
 
 const char *enum_name_lookup(const struct enum_name *table, int value);
 
-extern const struct enum_name disk_media_names[], disk_bus_names[], disk_cache_names[],
-	disk_aio_names[], net_mode_names[], serial_mode_names[], display_names[],
-	firmware_type_names[], smbios_mode_names[];
+/* The values of the enum keys (config-names.c). */
+extern const struct enum_name accel_names[], on_poweroff_names[], on_crash_names[],
+	hugepages_names[], firmware_type_names[], tpm_names[], smbios_mode_names[],
+	clock_base_names[], watchdog_names[], watchdog_action_names[], serial_mode_names[],
+	display_names[], disk_media_names[], disk_format_names[], disk_bus_names[],
+	disk_cache_names[], disk_aio_names[], disk_discard_names[], net_mode_names[],
+	net_model_names[], hook_when_names[], thp_defrag_names[];
 
 /* The loader's state, shared with the cross-key checks (config-check.c). */
 struct config_parser {

@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -121,6 +123,45 @@ static int open_disk_image(const char *path, bool rw, int *ret_fd)
  * Done before the host is touched: a missing or unopenable image ends the
  * start here.
  */
+/*
+ * The VM's run and state directories, opened and locked (another gamevm on
+ * the same VM: -EBUSY, said); the stop signals blocked from here on, so a
+ * stop request cannot kill gamevm half-way through the host's preparation
+ * (they wait, and are looked at between the steps or read from the
+ * supervisor's signalfd); and status.json saying state, with gamevm's pid,
+ * so 'gamevm stop' and 'status' find it at once.
+ */
+int start_lock_vm(struct start *s, struct vm_dirs *d, enum vm_state state, sigset_t *ret_mask)
+{
+	struct vm_paths paths = { .run_dir = s->l.run_dir, .state_dir = s->l.state_dir };
+	_cleanup_free_ char *why = NULL;
+	sigset_t mask;
+	int r;
+
+	r = vm_dirs_open(&paths, s->l.c->name, s->uid, s->gid, d, &why);
+	if (r == -EBUSY)
+		return log_error_errno(r, "%s", strna(why));
+	if (r < 0)
+		return log_error_errno(
+			r, "%s: %m (the run and state directories: --run-dir, --state-dir)",
+			strna(why));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(NEG_ERRNO(), "Failed to block signals: %m");
+	r = vm_status_write(d->run_fd, &(struct vm_status){ .name = (char *)s->l.c->name,
+							    .state = state,
+							    .gamevm_pid = getpid(),
+							    .start_time = (uint64_t)time(NULL) });
+	if (r < 0)
+		return log_error_errno(r, "Failed to write %s/%s: %m", d->run_path, VM_STATUS_FILE);
+	*ret_mask = mask;
+	return 0;
+}
+
 /*
  * Whether QEMU's user can open path with flags: tried for real in a child
  * that becomes that user (groups, ACLs and every directory above count).

@@ -76,6 +76,11 @@ int start_plan(const struct cli *cl, struct start *s);
 /* The unprivileged user QEMU and swtpm run as, with its groups (kvm). */
 int start_resolve_user(struct start *s);
 /*
+ * The VM's directories opened and locked, the stop signals blocked (in
+ * *ret_mask), status.json written with state; logs its failures.
+ */
+int start_lock_vm(struct start *s, struct vm_dirs *d, enum vm_state state, sigset_t *ret_mask);
+/*
  * Files QEMU opens by path itself ([pci] romfile), opened as QEMU's user
  * before the host is touched; logs which and how to fix it.
  */
