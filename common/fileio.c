@@ -195,3 +195,27 @@ int file_exists_at(int dirfd, const char *path)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : NEG_ERRNO();
 	return 1;
 }
+
+DIR *opendir_at(int dirfd, const char *path)
+{
+	int fd;
+	DIR *d;
+
+	if (dirfd < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}

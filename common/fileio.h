@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,3 +56,8 @@ static inline bool write_err_is_refusal(int r)
 {
 	return r == -EACCES || r == -EPERM || r == -EROFS;
 }
+
+/* readdir over dirfd/path; NULL with errno set when absent (or dirfd < 0). */
+DIR *opendir_at(int dirfd, const char *path);
+/* For _cleanup_(closedirp) DIR *d. */
+void closedirp(DIR **d);

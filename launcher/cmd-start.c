@@ -241,7 +241,10 @@ static int start_supervise(struct start *s, const struct cli *cl, struct vm_dirs
 					  : 0,
 		.result = result,
 		.may_restart = s->may_restart,
-		.keep_exec = hooks_any(s->l.c, HOOK_STOP),
+		/* Stop hooks, and single-gpu's systemctl start after the VM, run programs. */
+		.keep_exec = hooks_any(s->l.c, HOOK_STOP) ||
+			     (s->l.c->single_gpu &&
+			      (!s->l.c->single_gpu_stop || s->l.c->single_gpu_stop[0])),
 		.t0_usec = cl->t0_usec,
 	});
 }

@@ -22,13 +22,14 @@ _Static_assert(sizeof(enum disk_cache) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum on_poweroff) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum on_crash) == sizeof(int), "enum size");
 
-#define SMBIOS_MAX_LEN	64
-#define FEATURES_MAX	64
-#define IDENT_MAX_LEN	64
-#define IFNAME_MAX_LEN	15 /* IFNAMSIZ - 1 */
-#define DISK_SERIAL_MAX 20 /* virtio-blk's ID string is 20 bytes */
-#define VENDOR_ID_MAX	12 /* 3 CPUID registers */
-#define SPINLOCKS_MIN	4095u
+#define SMBIOS_MAX_LEN	 64
+#define FEATURES_MAX	 64
+#define IDENT_MAX_LEN	 64
+#define IFNAME_MAX_LEN	 15 /* IFNAMSIZ - 1 */
+#define DISK_SERIAL_MAX	 20 /* virtio-blk's ID string is 20 bytes */
+#define VENDOR_ID_MAX	 12 /* 3 CPUID registers */
+#define SPINLOCKS_MIN	 4095u
+#define CONFIG_MAX_UNITS 16
 
 /* ---- value syntaxes ---------------------------------------------------- */
 
@@ -675,6 +676,77 @@ fail:
 	return r;
 }
 
+#define CONFIG_UNIT_NAME_MAX 255
+
+bool config_unit_name_is_valid(const char *s)
+{
+	static const char *const suffixes[] = { ".service", ".target", ".scope" };
+	size_t n = strlen(s);
+
+	/* systemctl would read a leading '-' as an option. */
+	if (n == 0 || n > CONFIG_UNIT_NAME_MAX || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(":_.@-\\", *p))
+			return false;
+	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && streq(s + n - k, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+/* [vm] single-gpu-stop: systemd units, blank-separated; "none" stops none. */
+static int parse_key_units(const struct config_key *k, void *obj, const char *value, char **ret_why)
+{
+	char ***field = FIELD(obj, k, char **);
+	_cleanup_free_ char *copy = strdup(value);
+	char **v = calloc(1, sizeof(*v)), *save = NULL;
+	size_t n = 0;
+
+	if (!copy || !v) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		char **nv;
+
+		if (n == 0 && streq(w, "none") && !strtok_r(NULL, " \t", &save))
+			break;
+
+		if (!config_unit_name_is_valid(w) || n >= CONFIG_MAX_UNITS) {
+			int r = n >= CONFIG_MAX_UNITS
+					? config_why(ret_why, "more than %u units",
+						     CONFIG_MAX_UNITS)
+					: config_why(
+						  ret_why,
+						  "'%s' is not a unit name; expected names like display-manager.service, gdm.service or graphical-session.target",
+						  w);
+			for (size_t i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return r;
+		}
+		nv = realloc(v, (n + 2) * sizeof(*v));
+		if (!nv || !(nv[n] = strdup(w))) {
+			v = nv ? nv : v;
+			for (size_t i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	for (char **a = *field; a && *a; a++)
+		free(*a);
+	free(*field);
+	*field = v;
+	return 0;
+}
+
 static int parse_key_pci_addr(const struct config_key *k, void *obj, const char *value,
 			      char **ret_why)
 {
@@ -810,6 +882,9 @@ static const struct config_key keys[] = {
 	{ SECTION_VM, "uuid", parse_key_uuid, CFG(uuid),
 	  .expect = "a UUID like 8c3d4d52-8d0b-4a5e-9c1f-6a2b3c4d5e6f" },
 	{ SECTION_VM, "single-gpu", .offset = CFG(single_gpu), BOOL },
+	{ SECTION_VM, "single-gpu-stop", parse_key_units, CFG(single_gpu_stop),
+	  .expect = "systemd units separated by blanks, e.g. display-manager.service, or none" },
+	{ SECTION_VM, "single-gpu-timeout", .offset = CFG(single_gpu_timeout), UINT(1, 120) },
 	{ SECTION_VM, "on-poweroff", .offset = CFG(on_poweroff), ENUM(on_poweroff_names) },
 	{ SECTION_VM, "on-crash", .offset = CFG(on_crash), ENUM(on_crash_names) },
 	{ SECTION_VM, "restart-limit", .offset = CFG(restart_limit), UINT(1, 100) },

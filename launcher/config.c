@@ -164,6 +164,7 @@ static int config_new(const char *path, struct vm_config **ret)
 	}
 	c->accel = ACCEL_KVM;
 	c->restart_limit = 3;
+	c->single_gpu_timeout = 10;
 	c->inhibit_sleep = TRISTATE_AUTO;
 	c->hugepages = HUGEPAGES_NONE;
 	c->memory_node = -1;
@@ -1065,6 +1066,9 @@ void config_free(struct vm_config *c)
 		for (char **a = c->extra_args; *a; a++)
 			free(*a);
 	free(c->extra_args);
+	for (char **a = c->single_gpu_stop; a && *a; a++)
+		free(*a);
+	free(c->single_gpu_stop);
 	for (size_t i = 0; i < c->n_key_lines; i++) {
 		free(c->key_lines[i].section);
 		free(c->key_lines[i].key);

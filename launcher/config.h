@@ -288,11 +288,13 @@ struct vm_config {
 	/* [vm] */
 	char *name;
 	enum accel_mode accel;
-	char *machine;	   /* "q35" (default) or "pc-q35-9.2" */
-	char *qemu_binary; /* default "qemu-system-x86_64", looked up in PATH */
-	char *user;	   /* unprivileged user QEMU runs as, NULL = default */
-	char *uuid;	   /* NULL = derived */
-	bool single_gpu;   /* the passed GPU also drives the host console */
+	char *machine;		     /* "q35" (default) or "pc-q35-9.2" */
+	char *qemu_binary;	     /* default "qemu-system-x86_64", looked up in PATH */
+	char *user;		     /* unprivileged user QEMU runs as, NULL = default */
+	char *uuid;		     /* NULL = derived */
+	bool single_gpu;	     /* the passed GPU also drives the host console */
+	char **single_gpu_stop;	     /* units stopped for it, NULL-terminated; NULL = default */
+	unsigned single_gpu_timeout; /* s for programs to close the GPU's nodes (default 10) */
 	enum on_poweroff on_poweroff;
 	enum on_crash on_crash;
 	unsigned restart_limit;	     /* crashes in a row before gamevm gives up (default 3) */
@@ -396,6 +398,9 @@ struct config_error {
 };
 
 void config_error_done(struct config_error *e);
+
+/* A systemd unit name fit to hand to systemctl: "display-manager.service". */
+bool config_unit_name_is_valid(const char *s);
 
 /* Returns 0, -EINVAL with *err filled, or -errno from I/O (also with *err). */
 int config_load(const char *path, struct vm_config **ret, struct config_error *err);

@@ -392,6 +392,18 @@ int host_user_lookup(const struct host_root *h, const char *name, struct host_us
 int host_user_self(struct host_user *ret);
 bool host_user_in_group(const struct host_user *u, gid_t g);
 
+/* ---- running the host's programs ----------------------------------------------- */
+
+/*
+ * Runs the host root's program NAME (looked up in its PATH; on a fixture
+ * tree the tree's own script, which emulates it) with args (NULL-terminated,
+ * without argv[0]) and gamevm's privileges, and waits up to timeout_ms
+ * (-ETIMEDOUT: killed). 0 when it ran: *ret_status (may be NULL) is its wait
+ * status, *ret_output (may be NULL) what it printed, NULL when nothing.
+ */
+int host_run(const struct host_root *h, const char *name, const char *const *args, int timeout_ms,
+	     int *ret_status, char **ret_output);
+
 /* ---- everything ---------------------------------------------------------------- */
 
 struct host_facts {

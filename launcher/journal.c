@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "fileio.h"
+#include "handoff.h"
 #include "journal.h"
 #include "testhook.h"
 #include "macro.h"
@@ -35,6 +36,8 @@ static const char *const kind_table[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_CGROUP_CONTROLLER] = "cgroup-controller",
 	[JOURNAL_CGROUP_DIR] = "cgroup-dir",
 	[JOURNAL_CGROUP_CPUS] = "cgroup-cpus",
+	[JOURNAL_UNIT] = "unit",
+	[JOURNAL_PLATFORM_DRIVER] = "platform-driver",
 };
 
 const char *journal_kind_to_string(enum journal_kind k)
@@ -148,6 +151,12 @@ static bool record_valid(const struct journal_record *r)
 
 		return parse_pci_addr(r->target, &a) >= 0;
 	}
+	/* Both end up as a program's argument or a sysfs path component. */
+	case JOURNAL_UNIT:
+		return config_unit_name_is_valid(r->target);
+	case JOURNAL_PLATFORM_DRIVER:
+		return handoff_sysfs_name_is_valid(r->target) && r->old &&
+		       handoff_sysfs_name_is_valid(r->old);
 	default:
 		return true;
 	}

@@ -89,6 +89,13 @@ enum journal_kind {
 	JOURNAL_CGROUP_DIR,
 	/* target: a cgroup's cpuset.cpus under sys/; old, new: CPU lists ("" = inherit) */
 	JOURNAL_CGROUP_CPUS,
+	/* target: a systemd unit gamevm stopped ("display-manager.service"); old: "active" */
+	JOURNAL_UNIT,
+	/*
+	 * target: a platform device gamevm unbound from its driver, a firmware
+	 * framebuffer ("efi-framebuffer.0"); old: that driver ("efifb")
+	 */
+	JOURNAL_PLATFORM_DRIVER,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "handoff.h"
 #include "macro.h"
 #include "prepare.h"
 
@@ -70,6 +71,22 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 	if (r < 0 && r != -ENODATA)
 		return r;
 
+	/*
+	 * single-gpu: the host's display lets go of the GPU first (its units,
+	 * consoles, firmware framebuffer), so that the unbind in vfio_prepare
+	 * finds nobody holding it.
+	 */
+	if (pp->c->single_gpu) {
+		struct handoff_opts ho = {
+			.units = pp->c->single_gpu_stop,
+			.release_ms = (int)pp->c->single_gpu_timeout * 1000,
+		};
+
+		r = handoff_prepare(pp->h, j, ret->devs, ret->n_devs, &ho, d);
+		if (r < 0)
+			return r;
+	}
+
 	r = vfio_prepare(pp->h, j, ret->devs, ret->n_devs, &ret->vfio, d);
 	if (r < 0)
 		return r;
@@ -115,6 +132,10 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return tuning_cpuset_undo_dir(h, rec, d);
 	case JOURNAL_CGROUP_CPUS:
 		return tuning_cpuset_undo_cpus(h, rec, d);
+	case JOURNAL_UNIT:
+		return handoff_undo_unit(h, rec, d);
+	case JOURNAL_PLATFORM_DRIVER:
+		return handoff_undo_platform(h, rec, d);
 	default:
 		return -EINVAL;
 	}

@@ -24,28 +24,7 @@
 #include "strv.h"
 #include "vfio-internal.h"
 
-#define HOLDERS_LISTED	 8
-#define MODPROBE_OUT_MAX 2048
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
-/* readdir over sys/path (or any dir fd + path); NULL with errno set when absent. */
-static DIR *opendir_at(int dirfd, const char *path)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d)
-		close(fd);
-	return d;
-}
+#define HOLDERS_LISTED 8
 
 int vfio_read_binding(const struct host_root *h, const char *addr, char **ret_driver,
 		      char **ret_override)
@@ -283,7 +262,7 @@ int vfio_find_holders(const struct host_root *h, const struct pci_addr *a, bool 
 
 /* ---- the host display ------------------------------------------------------------------ */
 
-static bool is_firmware_fb(const char *dev)
+bool vfio_is_firmware_fb(const char *dev)
 {
 	static const char *const names[] = {
 		"efi-framebuffer", "simple-framebuffer",   "vesa-framebuffer",
@@ -317,7 +296,7 @@ static int firmware_fb(const struct host_root *h, char **ret)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/device", dirs[i], de->d_name);
 			if (read_link_basename_at(h->sys_fd, path, &dev) < 0 ||
-			    !is_firmware_fb(dev))
+			    !vfio_is_firmware_fb(dev))
 				continue;
 			if (asprintf(ret, "%s (%s)", de->d_name, dev) < 0)
 				return -ENOMEM;
@@ -391,71 +370,16 @@ out:
 
 /* ---- modprobe ---------------------------------------------------------------------------- */
 
-static int read_output(int fd, char **ret)
-{
-	char buf[MODPROBE_OUT_MAX + 1];
-	ssize_t n;
-
-	n = pread(fd, buf, MODPROBE_OUT_MAX, 0);
-	if (n < 0)
-		return NEG_ERRNO();
-	buf[n] = 0;
-	*ret = strdup(strstrip(buf));
-	return *ret ? 0 : -ENOMEM;
-}
-
 int vfio_modprobe(const struct host_root *h, const char *const *args, char **ret_output)
 {
-	_cleanup_(child_kill_and_reap) struct child c = CHILD_NULL;
-	_cleanup_free_ char *found = NULL, *path = NULL, *why = NULL, *out = NULL;
-	_cleanup_close_ int out_fd = -1;
-	struct spawn_opts o = SPAWN_OPTS_INIT;
-	struct strv argv = {};
 	int status, r;
 
 	if (ret_output)
 		*ret_output = NULL;
-	r = spawn_find_binary(h->root_fd, "modprobe", &found);
+	r = host_run(h, "modprobe", args, VFIO_MODPROBE_TIMEOUT_MS, &status, ret_output);
 	if (r < 0)
 		return r;
-	/* The root's own modprobe: on a fixture tree, a script emulating it. */
-	if (h->is_real)
-		path = TAKE_PTR(found);
-	else if (asprintf(&path, "%s%s", h->path, found) < 0)
-		return -ENOMEM;
-	strv_push(&argv, "modprobe");
-	for (size_t i = 0; args[i]; i++)
-		strv_push(&argv, args[i]);
-	if (argv.err) {
-		r = argv.err;
-		goto out;
-	}
-
-	out_fd = memfd_create("modprobe-output", MFD_CLOEXEC);
-	if (out_fd < 0) {
-		r = NEG_ERRNO();
-		goto out;
-	}
-	o.path = path;
-	o.argv = argv.v;
-	/* Loading modules takes CAP_SYS_MODULE: modprobe keeps gamevm's privileges. */
-	o.drop_caps = false;
-	o.no_new_privs = false;
-	o.stdout_fd = out_fd;
-	o.stderr_fd = out_fd;
-	o.pdeathsig = SIGTERM;
-	r = spawn_child(&o, "modprobe", &c, &why);
-	if (r < 0)
-		goto out;
-	r = child_wait(&c, VFIO_MODPROBE_TIMEOUT_MS, &status);
-	if (r < 0)
-		goto out;
-	if (ret_output && read_output(out_fd, &out) >= 0 && !isempty(out))
-		*ret_output = TAKE_PTR(out);
-	r = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-out:
-	strv_done(&argv);
-	return r;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
 /* ---- health after the VM -------------------------------------------------------------- */

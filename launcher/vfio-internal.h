@@ -24,3 +24,6 @@ int vfio_display_use(const struct host_root *h, const struct host_pci_dev *dev, 
 /* The driver bound to A now (NULL: none) and its driver_override (NULL: none). */
 int vfio_read_binding(const struct host_root *h, const char *addr, char **ret_driver,
 		      char **ret_override);
+
+/* A firmware framebuffer's platform device: "efi-framebuffer.0", "simple-framebuffer.0". */
+bool vfio_is_firmware_fb(const char *dev);

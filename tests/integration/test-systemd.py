@@ -14,6 +14,9 @@ and a script inside drives the unit:
     runs, StatusText said it restarted;
   - `systemctl stop gamevm@demo`: the graceful stop, well within
     TimeoutStopSec, Result=success and exit status 0;
+  - a VM with single-gpu = yes (no GPU: the units alone): the stand-in
+    display-manager.service is stopped while it runs and started again
+    after, the log saying both;
   - a VM whose guest powers itself off with on-poweroff = host-poweroff:
     the container's systemd powers the "host" off.
 
@@ -130,6 +133,24 @@ out["journal"] = subprocess.run(["journalctl", "-u", "gamevm@demo", "--no-pager"
                                 capture_output=True, text=True).stdout[-20000:]
 save()
 
+# single-gpu: the display manager stops for the VM and is started again after it.
+subprocess.run(["systemctl", "start", "display-manager.service"])
+out["dm_before"] = show("display-manager.service").get("ActiveState")
+sg = subprocess.Popen(["@GAMEVM@", "--config-dir", "/etc/gamevm", "start", "--run-for", "2",
+                       "--timeout", "1", "sg"],
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+seen = []
+while sg.poll() is None:
+    st = show("display-manager.service").get("ActiveState")
+    if st not in seen:
+        seen.append(st)
+    time.sleep(0.1)
+out["dm_during"] = seen
+out["sg_rc"] = sg.returncode
+out["sg_log"] = sg.stdout.read()[-8000:]
+out["dm_after"] = show("display-manager.service").get("ActiveState")
+save()
+
 # The guest powers itself off; the unit says host-poweroff: this container goes down.
 out["poweroff_started"] = time.monotonic()
 save()
@@ -243,10 +264,15 @@ def main():
             "--timeout 3 %i\n")
         put("/etc/systemd/system/gvtest.target", TARGET)
         put("/etc/systemd/system/gvtest.service", SERVICE)
-        put("/usr/local/libexec/gvtest.py", INSIDE, 0o755)
+        put("/usr/local/libexec/gvtest.py", INSIDE.replace("@GAMEVM@", GAMEVM), 0o755)
+        # A display manager stand-in for single-gpu (a unit of that name is all gamevm sees).
+        put("/etc/systemd/system/display-manager.service",
+            "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep infinity\n")
         with open(os.path.join(SRC, "examples", "demo.conf")) as f:
             demo = f.read().replace("[vm]\n", "[vm]\n" + DEMO_EXTRA, 1)
         put("/etc/gamevm/demo.conf", demo)
+        put("/etc/gamevm/sg.conf", demo.replace("[vm]\n", "[vm]\nsingle-gpu = yes\n", 1)
+            .replace("name = demo", "name = sg", 1).replace("on-crash = restart", "on-crash = exit"))
         put("/etc/gamevm/off.conf", f"""[vm]
 name = off
 accel = tcg
@@ -328,6 +354,18 @@ extra = -kernel {kernel} -initrd {initrd} -append console=ttyS0,quiet
         check(res["stop_rc"] == 0 and s.get("ActiveState") == "inactive", s)
         check(s.get("Result") == "success" and s.get("ExecMainStatus") == "0", s)
         check(res["stop_s"] < 3 + 15 + 10, f"stop took {res['stop_s']:.1f} s")
+
+        print(f"single-gpu: display-manager.service {res.get('dm_before')}, during the VM "
+              f"{res.get('dm_during')}, after {res.get('dm_after')}; gamevm exit {res.get('sg_rc')}")
+        check(res.get("dm_before") == "active", "the display manager stand-in did not start")
+        check(res.get("sg_rc") == 0, f"gamevm start with single-gpu failed:\n{res.get('sg_log')}")
+        check("inactive" in res.get("dm_during", []),
+              f"the display manager did not stop for the VM: {res.get('dm_during')}")
+        check("single-gpu: stopped display-manager.service" in res.get("sg_log", "") and
+              "started display-manager.service again" in res.get("sg_log", ""),
+              f"the log does not say so:\n{res.get('sg_log')}")
+        check(res.get("dm_after") == "active",
+              f"the display manager is not back after the VM: {res.get('dm_after')}")
 
         check(not res.get("poweroff_timed_out"),
               f"the container was not powered off: {res.get('off')}\n{res.get('journal_off')}")

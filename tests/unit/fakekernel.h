@@ -498,6 +498,7 @@ int __wrap_write_string_at(int dirfd, const char *path, const char *s)
 		return fk_subtree_control(rel, s);
 	if ((strncmp(rel, "proc/", 5) == 0 && !streq(rel, "proc/sys/vm/compact_memory")) ||
 	    fk_ends_with(rel, "/scaling_governor") || fk_ends_with(rel, "/workqueue/cpumask") ||
+	    (strncmp(rel, "sys/class/vtconsole/", 20) == 0 && fk_ends_with(rel, "/bind")) ||
 	    fk_ends_with(rel, "/cpuset.cpus"))
 		return fk_store(rel, s);
 	if (fk_ends_with(rel, "/transparent_hugepage/defrag"))
@@ -549,6 +550,31 @@ int __wrap_write_string_at(int dirfd, const char *path, const char *s)
 		if (cur || (ov && !streq(ov, drv)))
 			return -ENODEV;
 		return fk_link_driver(s, drv);
+	}
+	/* Platform devices (firmware framebuffers): the link alone. */
+	if (sscanf(rel, "sys/bus/platform/drivers/%63[^/]/unbind", drv) == 1 &&
+	    fk_ends_with(rel, "/unbind")) {
+		char link[256], target[256];
+
+		TRUNCATE();
+		fk_fmt(link, sizeof(link), "sys/bus/platform/devices/%s/driver", s);
+		fk_path(target, sizeof(target), link);
+		n = readlink(target, dir, sizeof(dir) - 1);
+		if (n < 0)
+			return -ENODEV;
+		dir[n] = 0;
+		if (!streq(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, drv))
+			return -ENODEV;
+		return fk_unlink(link);
+	}
+	if (sscanf(rel, "sys/bus/platform/drivers/%63[^/]/bind", drv) == 1 &&
+	    fk_ends_with(rel, "/bind")) {
+		char link[256], target[256];
+
+		TRUNCATE();
+		fk_fmt(link, sizeof(link), "sys/bus/platform/devices/%s/driver", s);
+		fk_fmt(target, sizeof(target), "../../../bus/platform/drivers/%s", drv);
+		return fk_symlink(target, link);
 	}
 	if (streq(rel, "sys/bus/pci/drivers_probe")) {
 		TRUNCATE();

@@ -678,6 +678,40 @@ static void test_hooks(void **state)
 		     "t.conf:8: [hook m] when: 'later' is not valid; expected start or stop");
 }
 
+static void test_single_gpu(void **state)
+{
+	struct vm_config *c;
+
+	(void)state;
+	c = load_ok(BASE);
+	assert_null(c->single_gpu_stop);
+	assert_int_equal(c->single_gpu_timeout, 10);
+	config_free(c);
+	c = load_ok("[vm]\nname = t\nsingle-gpu = yes\n"
+		    "single-gpu-stop = gdm.service  user@1000.service\tsteam.scope\n"
+		    "single-gpu-timeout = 30\n[memory]\nsize = 1G\n[cpu]\nvcpus = 4\n");
+	assert_true(c->single_gpu);
+	assert_string_equal(c->single_gpu_stop[0], "gdm.service");
+	assert_string_equal(c->single_gpu_stop[1], "user@1000.service");
+	assert_string_equal(c->single_gpu_stop[2], "steam.scope");
+	assert_null(c->single_gpu_stop[3]);
+	assert_int_equal(c->single_gpu_timeout, 30);
+	config_free(c);
+	/* none: stop nothing (the user handles the desktop). */
+	c = load_ok(
+		"[vm]\nname = t\nsingle-gpu-stop = none\n[memory]\nsize = 1G\n[cpu]\nvcpus = 4\n");
+	assert_non_null(c->single_gpu_stop);
+	assert_null(c->single_gpu_stop[0]);
+	config_free(c);
+
+	expect_error(
+		"[vm]\nname = t\nsingle-gpu-stop = gdm\n",
+		"t.conf:3: [vm] single-gpu-stop: 'gdm' is not a unit name; expected names like display-manager.service, gdm.service or graphical-session.target");
+	expect_error(
+		"[vm]\nname = t\nsingle-gpu-stop = --root=/tmp.service\n",
+		"t.conf:3: [vm] single-gpu-stop: '--root=/tmp.service' is not a unit name; expected names like display-manager.service, gdm.service or graphical-session.target");
+}
+
 static void test_error_oem_activation(void **state)
 {
 	(void)state;
@@ -920,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_error_topology),
 		cmocka_unit_test(test_error_pci),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_single_gpu),
 		cmocka_unit_test(test_error_oem_activation),
 		cmocka_unit_test(test_error_line_syntax),
 		cmocka_unit_test(test_error_hash_comment),
