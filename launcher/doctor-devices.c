@@ -479,12 +479,65 @@ static int check_device(struct doctor *d, const struct vm_pci *cfg)
 	return r;
 }
 
+/*
+ * single-gpu: gamevm stops the display manager with systemctl, so systemd
+ * must run the host and each unit named must exist, or nothing is stopped
+ * and the start fails on the GPU still held.
+ */
+static int check_single_gpu(struct doctor *d)
+{
+	static const char *const dirs[] = { "etc/systemd/system", "run/systemd/system",
+					    "usr/lib/systemd/system", "lib/systemd/system" };
+	static char *const dflt[] = { (char *)"display-manager.service", NULL };
+	char *const *units = d->c->single_gpu_stop ? d->c->single_gpu_stop : dflt;
+	char missing[512] = "";
+
+	if (!units[0])
+		return doctor_add(
+			d, "gpu.single_gpu", DOCTOR_PASS, d->c->path, NULL,
+			"single-gpu-stop = none: gamevm stops no unit, the desktop is yours to end");
+	if (file_exists_at(d->h->root_fd, "run/systemd/system") <= 0)
+		return doctor_add(
+			d, "gpu.single_gpu", DOCTOR_WARN, "run/systemd/system",
+			"stop the display manager before 'gamevm start' (a [hook NAME] cannot: start hooks run after the GPU is released)",
+			"single-gpu: this host does not run systemd, so gamevm cannot stop the display manager");
+	for (char *const *u = units; *u; u++) {
+		char name[300], *at = strchr(*u, '@'), *dot = strrchr(*u, '.');
+		bool found = false;
+
+		/* An instance (user@1000.service) lives in its template's file. */
+		if (at && dot && dot > at)
+			snprintf(name, sizeof(name), "%.*s%s", (int)(at - *u + 1), *u, dot);
+		else
+			snprintf(name, sizeof(name), "%s", *u);
+		for (size_t i = 0; i < ELEMENTSOF(dirs) && !found; i++) {
+			char path[400];
+
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+			found = file_exists_at(d->h->root_fd, path) > 0;
+		}
+		if (!found && strlen(missing) + strlen(*u) + 3 < sizeof(missing))
+			strcat(strcat(missing, missing[0] ? ", " : ""), *u);
+	}
+	if (missing[0])
+		return doctor_add(
+			d, "gpu.single_gpu", DOCTOR_WARN, "etc/systemd/system",
+			"name your display manager's unit in [vm] single-gpu-stop (gdm.service, sddm.service, lightdm.service), or enable one ('systemctl enable gdm' makes display-manager.service)",
+			"single-gpu: no unit file for %s: gamevm stops nothing for it", missing);
+	return doctor_add(
+		d, "gpu.single_gpu", DOCTOR_PASS, "etc/systemd/system", NULL,
+		"single-gpu: the units to stop are there; the GPU's nodes get %u s to close",
+		d->c->single_gpu_timeout);
+}
+
 int doctor_check_devices(struct doctor *d)
 {
 	int r = check_bridges(d);
 
 	if (r >= 0 && d->c)
 		r = check_extra(d);
+	if (r >= 0 && d->c && d->c->single_gpu)
+		r = check_single_gpu(d);
 	for (size_t i = 0; r >= 0 && d->c && i < d->c->n_pci; i++)
 		r = check_device(d, &d->c->pci[i]);
 	return r;

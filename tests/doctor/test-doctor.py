@@ -250,6 +250,17 @@ CASES = [
     ("config.hook", "ryzen-5950x", {"hook": "/usr/bin/ddcutil setvcp 60 0x0f"}, m_none, "warn"),
     ("config.hook", "ryzen-5950x", {"hook": "/usr/bin/qemu-system-x86_64 -version"}, m_none,
      "pass"),
+    # single-gpu: systemd to stop the display manager, and its unit
+    ("gpu.single_gpu", "ryzen-5950x", {"single_gpu": True}, m_none, "warn"),
+    ("gpu.single_gpu", "ryzen-5950x", {"single_gpu": True},
+     m_sys("run/systemd/system/init.scope", ""), "warn"),
+    ("gpu.single_gpu", "ryzen-5950x", {"single_gpu": True},
+     m_many(m_sys("run/systemd/system/init.scope", ""),
+            m_sys("etc/systemd/system/display-manager.service", "[Service]\n")), "pass"),
+    ("gpu.single_gpu", "ryzen-5950x", {"single_gpu": True, "sg_stop": "user@1000.service"},
+     m_many(m_sys("run/systemd/system/init.scope", ""),
+            m_sys("usr/lib/systemd/system/user@.service", "[Service]\n")), "pass"),
+    ("gpu.single_gpu", "ryzen-5950x", {}, m_none, "absent"),
     # memory
     ("memory.hugepages", "ryzen-5950x", {}, m_none, "pass"),
     ("memory.hugepages", "ryzen-5950x", {},
@@ -310,6 +321,9 @@ def conf_for(opts):
     text = CONF_BASE.format(hugepages=opts.get("hugepages", "2M"), irq=opts.get("irq", "yes"),
                             tpm=opts.get("tpm", "crb"), hide=opts.get("hide", "yes"),
                             display=opts.get("display", "none"))
+    if opts.get("single_gpu"):
+        text = text.replace("[vm]\n", "[vm]\nsingle-gpu = yes\n" +
+                            (f"single-gpu-stop = {opts['sg_stop']}\n" if opts.get("sg_stop") else ""), 1)
     if opts.get("gpu", True):
         text += CONF_GPU.format(rom="romfile = /srv/gpu.rom" if opts.get("rom") else "",
                                 rombar=opts.get("rombar", "yes"))
