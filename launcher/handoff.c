@@ -17,7 +17,7 @@
 #include "macro.h"
 #include "vfio-internal.h"
 
-#define POLL_MS	      100
+#define POLL_MS 100
 
 bool handoff_sysfs_name_is_valid(const char *s)
 {
@@ -68,14 +68,16 @@ static int stop_units(const struct host_root *h, struct journal *j, const struct
 
 	for (char *const *u = units; *u; u++) {
 		_cleanup_free_ char *out = NULL;
-		struct journal_record rec = { .kind = JOURNAL_UNIT, .target = *u,
+		struct journal_record rec = { .kind = JOURNAL_UNIT,
+					      .target = *u,
 					      .old = (char *)"active" };
 
 		r = systemctl(h, "is-active", *u, o->unit_timeout_ms, &code, &out);
 		if (r < 0) {
-			int q = prepare_diag(d, LOG_ERR,
-					     "single-gpu: cannot ask systemd about %s (systemctl): %s",
-					     *u, strerror(-r));
+			int q = prepare_diag(
+				d, LOG_ERR,
+				"single-gpu: cannot ask systemd about %s (systemctl): %s", *u,
+				strerror(-r));
 			return q < 0 ? q : r;
 		}
 		/* "inactive", "failed", or a unit that does not exist: nothing to stop. */
@@ -92,9 +94,9 @@ static int stop_units(const struct host_root *h, struct journal *j, const struct
 		if (r < 0) {
 			int q = prepare_diag(
 				d, LOG_ERR,
-				"single-gpu: cannot stop %s%s%s%s: check 'systemctl status %s'",
-				*u, r == -ETIMEDOUT ? " within the time allowed" : "",
-				out ? ": " : "", out ? out : "", *u);
+				"single-gpu: cannot stop %s%s%s%s: check 'systemctl status %s'", *u,
+				r == -ETIMEDOUT ? " within the time allowed" : "", out ? ": " : "",
+				out ? out : "", *u);
 			return q < 0 ? q : r;
 		}
 		r = prepare_diag(d, LOG_INFO, "single-gpu: stopped %s", *u);
@@ -119,7 +121,8 @@ int handoff_undo_unit(const struct host_root *h, const struct journal_record *re
 	if (r >= 0 && code != 0)
 		r = -EIO;
 	if (r < 0) {
-		(void)prepare_diag(d, LOG_ERR, "cannot start %s again%s%s: run 'systemctl start %s'",
+		(void)prepare_diag(d, LOG_ERR,
+				   "cannot start %s again%s%s: run 'systemctl start %s'",
 				   rec->target, out ? ": " : "", out ? out : "", rec->target);
 		return r;
 	}
@@ -186,10 +189,9 @@ static int unbind_consoles(const struct host_root *h, struct journal *j, struct 
 		r = journal_write_sysfs(j, h, path, "0");
 		if (r < 0) {
 			char where[512];
-			int q = prepare_diag(d, LOG_ERR,
-					     "single-gpu: cannot unbind the console ('%s'): %s",
-					     host_root_path(h, "sys", path, where, sizeof(where)),
-					     strerror(-r));
+			int q = prepare_diag(
+				d, LOG_ERR, "single-gpu: cannot unbind the console ('%s'): %s",
+				host_root_path(h, "sys", path, where, sizeof(where)), strerror(-r));
 			return q < 0 ? q : r;
 		}
 		r = prepare_diag(d, LOG_INFO, "single-gpu: console %s (%s) unbound", de->d_name,

@@ -38,9 +38,9 @@
 #include "journal.h"
 #include "vfio.h"
 
-#define HANDOFF_UNIT_DEFAULT	 "display-manager.service"
-#define HANDOFF_RELEASE_MS	 10000
-#define HANDOFF_UNIT_TIMEOUT_MS	 90000
+#define HANDOFF_UNIT_DEFAULT	  "display-manager.service"
+#define HANDOFF_RELEASE_MS	  10000
+#define HANDOFF_UNIT_TIMEOUT_MS	  90000
 #define HANDOFF_UNBIND_TIMEOUT_MS 10000
 
 struct handoff_opts {

@@ -116,8 +116,7 @@ static int setup_desktop(void **state)
 	assert_int_equal(fk_put("sys/class/vtconsole/vtcon0/name", "(S) dummy device\n"), 0);
 	assert_int_equal(fk_put("sys/class/vtconsole/vtcon0/bind", "0\n"), 0);
 	assert_int_equal(fk_mkdirs("sys/class/vtconsole/vtcon1"), 0);
-	assert_int_equal(fk_put("sys/class/vtconsole/vtcon1/name", "(M) frame buffer device\n"),
-			 0);
+	assert_int_equal(fk_put("sys/class/vtconsole/vtcon1/name", "(M) frame buffer device\n"), 0);
 	assert_int_equal(fk_put("sys/class/vtconsole/vtcon1/bind", "1\n"), 0);
 
 	assert_int_equal(fk_mkdirs("sys/bus/platform/drivers/efi-framebuffer"), 0);
@@ -197,7 +196,8 @@ static void test_full_handoff(void **state)
 	info = diags_text(&e.d, LOG_INFO);
 	assert_contains(info, "single-gpu: stopped display-manager.service");
 	assert_contains(info, "single-gpu: console vtcon1 ((M) frame buffer device) unbound");
-	assert_contains(info, "firmware framebuffer efi-framebuffer.0 unbound from efi-framebuffer");
+	assert_contains(info,
+			"firmware framebuffer efi-framebuffer.0 unbound from efi-framebuffer");
 
 	/* Teardown, last first: the GPU back on amdgpu, then the desktop. */
 	plan_diags_done(&e.d);
