@@ -19,6 +19,12 @@ itself off:
   - 2 CPUs, cpu0's thread siblings 0-1 (SMT visible);
   - the disk's serial, and discard enabled (discard_max_bytes > 0).
 
+Then [smbios] oem-activation: gamevm runs in a mount namespace whose
+/sys/firmware/acpi/tables holds an MSDM table and whose /sys/class/dmi/id
+a product_uuid (this machine's firmware has neither: that much is faked,
+the rest is real), and the guest must see the table, its key intact, and
+that UUID as its own.
+
 gamevm must exit 0 (the guest powered off) with the hugepage pool as it
 was. Runs as root; exit 77 = skipped (not root, or a tool or the lab's
 kernel missing), except under CI=true.
@@ -74,6 +80,8 @@ echo "PROOF SIBLINGS=$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/block/vda ] && break; sleep 0.5; done
 echo "PROOF DISK_SERIAL=$(cat /sys/block/vda/serial)"
 echo "PROOF DISCARD=$(cat /sys/block/vda/queue/discard_max_bytes)"
+echo "PROOF UUID=$(cat /sys/class/dmi/id/product_uuid)"
+echo "PROOF MSDM_KEY=$(tail -c 29 /sys/firmware/acpi/tables/MSDM 2>/dev/null)"
 echo PROOF END
 poweroff -f
 """
@@ -162,15 +170,53 @@ def build_disk(tmp, uki, name="disk.img"):
     return disk
 
 
-def conf_text(disk, serial_log):
+# A Windows OEM licence table as firmware ships it (the key is not a real one).
+MSDM_KEY = "GVMTS-ABCDE-12345-FGHIJ-67890"
+HOST_UUID = "4c4c4544-0042-3510-8052-b4c04f4e3432"
+
+
+def msdm_table():
+    body = struct.pack("<IIIII", 1, 0, 1, 0, len(MSDM_KEY)) + MSDM_KEY.encode()
+    head = struct.pack("<4sIBB6s8sI4sI", b"MSDM", 36 + len(body), 3, 0, b"ALASKA",
+                       b"A M I   ", 0x1072009, b"AMI ", 0x10013)
+    table = bytearray(head + body)
+    table[9] = (-sum(table)) & 0xff
+    return bytes(table)
+
+
+# Runs argv with the fake host firmware mounted over /sys, in a private mount namespace.
+FAKE_FIRMWARE = r"""
+set -e
+tmp=$1; shift
+mkdir -p "$tmp/sysclass"
+mount --bind /sys/class "$tmp/sysclass"
+mount -t tmpfs -o mode=0755 gvclass /sys/class
+for d in "$tmp"/sysclass/*; do
+    mkdir "/sys/class/${d##*/}"
+    mount --bind "$d" "/sys/class/${d##*/}"
+done
+mkdir -p /sys/class/dmi/id
+echo "$HOST_UUID" > /sys/class/dmi/id/product_uuid
+chmod 0400 /sys/class/dmi/id/product_uuid
+echo "Dell Inc." > /sys/class/dmi/id/sys_vendor
+mount -t tmpfs -o mode=0755 gvacpi /sys/firmware/acpi/tables
+cp "$tmp/MSDM" /sys/firmware/acpi/tables/MSDM
+chmod 0400 /sys/firmware/acpi/tables/MSDM
+exec "$@"
+"""
+
+
+def conf_text(disk, serial_log, oem=False):
     smbios = "\n".join(f"{k} = {v[1]}" for k, v in SMBIOS.items())
+    if oem:
+        smbios = "oem-activation = yes"
     return f"""[vm]
 name = {NAME}
 accel = tcg
 
 [memory]
 size = 512M
-hugepages = 2M
+hugepages = {"none" if oem else "2M"}
 
 [cpu]
 vcpus = 2
@@ -190,7 +236,7 @@ vars = {VARS}
 model = crb
 
 [smbios]
-mode = custom
+mode = {"host" if oem else "custom"}
 {smbios}
 
 [devices]
@@ -274,6 +320,32 @@ def main():
             print(f"FAIL: {', '.join(failures)}\n--- gamevm\n{log}\n--- console\n{console[-4000:]}")
             return 1
         print("the guest saw what gamevm set up")
+
+        # The OEM licence: the host's MSDM table and UUID, as the guest sees them.
+        with open(os.path.join(tmp, "MSDM"), "wb") as f:
+            f.write(msdm_table())
+        serial_log = os.path.join(tmp, "console-oem.log")
+        with open(conf, "w") as f:
+            f.write(conf_text(disk, serial_log, oem=True))
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            FAKE_FIRMWARE, "sh", tmp,
+                            GAMEVM, *dirs, "start", "--run-for", "420", "--timeout", "5", conf],
+                           capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, HOST_UUID=HOST_UUID))
+        try:
+            with open(serial_log, errors="replace") as f:
+                console = f.read()
+        except OSError:
+            console = ""
+        seen = dict(re.findall(r"^PROOF ([A-Z_]+(?: \w+)?)=(.*?)\r?$", console, re.M))
+        print(f"gamevm start (oem-activation): exit {p.returncode}")
+        want("UUID", HOST_UUID)
+        want("MSDM_KEY", MSDM_KEY)
+        if p.returncode != 0 or failures:
+            print(f"FAIL: {', '.join(failures) or 'exit status'}\n--- gamevm\n{p.stdout}{p.stderr}"
+                  f"\n--- console\n{console[-4000:]}")
+            return 1
+        print("the guest saw the host's OEM licence table and UUID")
 
         # Enforced, not only reported: the same image unsigned must not run. The firmware
         # says so on the console and waits in its boot manager: gamevm stop ends it.
