@@ -15,6 +15,9 @@ console) is given to a nested QEMU with [vm] single-gpu = yes:
      to the QEMU user; `gamevm stop` ends it (exit 0), after which bochs-drm
      drives the GPU again, fb0 is back on it, the framebuffer console is
      bound again and everything compared is as before.
+  3. gamevm SIGKILLed mid-run (QEMU then killed as a user would): the
+     console stays unbound until `gamevm cleanup`, which gives the GPU
+     back to bochs-drm and rebinds the console.
 
 The lab runs no systemd, so the display manager step is the notice (the
 units are covered by tests/unit/test-handoff.c and the systemd test).
@@ -151,6 +154,28 @@ def test_full_run(addr, conf):
     sg.journal_gone("after gamevm stop")
 
 
+def test_kill_cleanup(addr, conf):
+    print("== gamevm SIGKILLed mid-run: gamevm cleanup gives the display back")
+    before = snapshot(addr)
+    proc = sg.start_bg(conf)
+    _, ok = sg.read_until(proc, f"Passthrough {addr} -> guest", 150)
+    check(ok, "the VM runs with the GPU")
+    pid = sg.qemu_pid()
+    proc.send_signal(sg.signal.SIGKILL)
+    proc.wait()
+    check(not fb_console_bound(), "the console is still unbound after the SIGKILL")
+    sg.kill_orphan(pid)
+    rc, out = sg.gamevm("cleanup", sg.NAME)
+    check(rc == 0, f"gamevm cleanup succeeds (rc {rc})")
+    check(f"{addr} is back on bochs-drm" in out, "cleanup says the GPU is back on bochs-drm")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and addr not in fbs().values():
+        time.sleep(0.2)
+    check(fb_console_bound(), f"the framebuffer console is bound again ({vtcons()})")
+    sg.same(before, snapshot(addr), "after gamevm cleanup")
+    sg.journal_gone("after gamevm cleanup")
+
+
 def main():
     import json
     with open(os.environ.get("GAMEVM_LAB_LAYOUT", "/lab/layout.json")) as f:
@@ -163,6 +188,7 @@ def main():
     write_conf(conf, addr, 1)
     test_held(addr, conf)
     test_full_run(addr, conf)
+    test_kill_cleanup(addr, conf)
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
