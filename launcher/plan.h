@@ -93,6 +93,13 @@ struct plan_hostdev {
 	bool multifunction;	  /* function 0 of a port with several functions */
 };
 
+/* [input] evdev: one host input device QEMU reads (-object input-linux). */
+struct plan_evdev {
+	const char *path; /* the config's path, which QEMU opens */
+	char *node;	  /* the node it resolves to under dev/ ("input/event3"), for its owner */
+	bool keyboard;	  /* grab_all and the grab-toggle keys are on it */
+};
+
 struct plan {
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG, never AUTO */
 	/*
@@ -157,7 +164,15 @@ struct plan {
 	unsigned *disk_port;	/* per config disk; 0 for SATA and SCSI disks */
 	unsigned *net_port;	/* per config NIC; 0 for mode = none */
 	unsigned balloon_port;	/* virtio-balloon-pci, 0 = none (the seed's choice) */
-	char (*net_mac)[18];	/* per config NIC: given or derived */
+	/*
+	 * The desktop devices come after all of those, so that turning them on
+	 * moves nothing that was there before: [input] virtio (keyboard, mouse).
+	 */
+	unsigned input_kbd_port, input_mouse_port;
+	char (*net_mac)[18]; /* per config NIC: given or derived */
+
+	struct plan_evdev *evdevs; /* [input] evdev, in config order */
+	size_t n_evdevs;
 
 	char *qmp_socket; /* gamevm binds it; QEMU gets the listening fd as PLAN_QMP_FD */
 	char *swtpm_socket;

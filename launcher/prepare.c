@@ -73,6 +73,9 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 	r = vfio_prepare(pp->h, j, ret->devs, ret->n_devs, &ret->vfio, d);
 	if (r < 0)
 		return r;
+	r = prepare_desktop(pp, j, d);
+	if (r < 0)
+		return r;
 
 	/* Last: nothing worth quieting the host for until the VM can start. */
 	return tuning_apply(pp->h, j, pp->c, pp->p, &ret->pmqos_fd, d);

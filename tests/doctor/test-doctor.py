@@ -180,6 +180,15 @@ MS2011 = ["Microsoft Corporation KEK CA 2011", "Windows Production PCA 2011",
           "Microsoft Corporation UEFI CA 2011"]
 MS2023 = ["Windows UEFI CA 2023", "Microsoft UEFI CA 2023"]
 
+def m_evdev(rdev):
+    """dev/input/event3 in the fixture form of a device node, and its by-id link."""
+    def f(root):
+        write(root, "dev/input/event3", f"rdev={rdev}\n")
+        os.makedirs(os.path.join(root, "dev/input/by-id"), exist_ok=True)
+        os.symlink("../event3", os.path.join(root, "dev/input/by-id/usb-K-event-kbd"))
+    return f
+
+
 CASES = [
     # IOMMU and VFIO
     ("iommu.enabled", "ryzen-5950x", {}, m_none, "pass"),
@@ -287,6 +296,11 @@ CASES = [
      m_sys("sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc\n"), "pass"),
     ("cpu.split_lock", "intel-14900k", {"gpu": False}, m_none, "warn"),
     ("cpu.split_lock", "intel-14900k", {"gpu": False}, m_cmdline("split_lock_detect=off"), "pass"),
+    # [input] evdev devices
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_evdev("13:67"), "pass"),
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_evdev("8:0"), "fail"),
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_none, "fail"),
+    ("input.evdev", "ryzen-5950x", {}, m_none, "absent"),
     # firmware, TPM, SELinux
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011), "warn"),
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011 + MS2023), "pass"),
@@ -315,6 +329,8 @@ def conf_for(opts):
                                 rombar=opts.get("rombar", "yes"))
     if opts.get("hook"):
         text += f"[hook h]\nwhen = start\ncommand = {opts['hook']}\n"
+    if opts.get("input"):
+        text += "[input]\nevdev = /dev/input/by-id/usb-K-event-kbd\n"
     if opts.get("extra"):
         text += f"[qemu]\nextra = {opts['extra']}\n"
     return text
