@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The desktop sections of the config file: [input] (the host's keyboard and
- * mouse through evdev). Their keys form a second table after config-keys.c's
+ * mouse through evdev), [looking-glass] (the guest's frames in shared
+ * memory for the host's looking-glass-client). Their keys form a second table after config-keys.c's
  * (config_key_at() walks both), so that file stays one screenful of format.
  */
 #include <errno.h>
@@ -95,9 +96,11 @@ fail:
 	return r;
 }
 
-#define CFG(f)	.offset = offsetof(struct vm_config, f)
-#define BOOL	.parse = parse_key_bool, .values = config_bool_names
-#define ENUM(t) .parse = parse_key_enum, .values = (t)
+#define CFG(f)	    .offset = offsetof(struct vm_config, f)
+#define BOOL	    .parse = parse_key_bool, .values = config_bool_names
+#define ENUM(t)	    .parse = parse_key_enum, .values = (t)
+#define UINT(a, b)  .parse = parse_key_uint, .min = (a), .max = (b)
+#define USER_EXPECT "a Linux user name like alice (lower case, digits, _ and -, at most 32)"
 
 static const struct config_key keys[] = {
 	{ SECTION_INPUT, "evdev", parse_key_evdev, CFG(input.evdev),
@@ -105,6 +108,14 @@ static const struct config_key keys[] = {
 		  "device paths under /dev/input/ separated by spaces, e.g. /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd" },
 	{ SECTION_INPUT, "grab-toggle", CFG(input.grab_toggle), ENUM(grab_toggle_names) },
 	{ SECTION_INPUT, "virtio", CFG(input.virtio), BOOL },
+
+	{ SECTION_LOOKING_GLASS, "enabled", CFG(lg.enabled), BOOL },
+	{ SECTION_LOOKING_GLASS, "width", CFG(lg.width), UINT(640, 16384) },
+	{ SECTION_LOOKING_GLASS, "height", CFG(lg.height), UINT(480, 16384) },
+	{ SECTION_LOOKING_GLASS, "hdr", CFG(lg.hdr), BOOL },
+	{ SECTION_LOOKING_GLASS, "device", CFG(lg.device), ENUM(lg_device_names) },
+	{ SECTION_LOOKING_GLASS, "user", parse_key_user, offsetof(struct vm_config, lg.user),
+	  .expect = USER_EXPECT },
 };
 
 const struct config_key *config_desktop_keys(size_t *ret_n)
@@ -116,6 +127,9 @@ const struct config_key *config_desktop_keys(size_t *ret_n)
 void config_desktop_defaults(struct vm_config *c)
 {
 	c->input.grab_toggle = GRAB_TOGGLE_CTRL_CTRL;
+	c->lg.width = 1920;
+	c->lg.height = 1080;
+	c->lg.device = LG_DEVICE_AUTO;
 }
 
 static int require(struct config_parser *p, const char *section, enum section_kind s,
@@ -135,9 +149,23 @@ static int require(struct config_parser *p, const char *section, enum section_ki
 
 int config_desktop_check(struct config_parser *p)
 {
+	struct vm_config *c = p->c;
+	int r;
+
 	/* An [input] section that gives QEMU nothing to read is a mistake, not a no-op. */
-	if (p->plain_line[SECTION_INPUT])
-		return require(p, "input", SECTION_INPUT, "evdev");
+	if (p->plain_line[SECTION_INPUT]) {
+		r = require(p, "input", SECTION_INPUT, "evdev");
+		if (r < 0)
+			return r;
+	}
+	/* Like [hyperv]: the section turns it on, enabled = no keeps it written down but off. */
+	if (p->plain_line[SECTION_LOOKING_GLASS] && !config_key_line(c, "looking-glass", "enabled"))
+		c->lg.enabled = true;
+	if (c->lg.enabled) {
+		r = require(p, "looking-glass", SECTION_LOOKING_GLASS, "user");
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -145,9 +173,16 @@ void config_desktop_free(struct vm_config *c)
 {
 	strv_free_n(c->input.evdev);
 	c->input = (struct vm_input){};
+	free(c->lg.user);
+	c->lg.user = NULL;
 }
 
 const char *grab_toggle_to_string(enum grab_toggle g)
 {
 	return enum_name_lookup(grab_toggle_names, (int)g);
+}
+
+const char *lg_device_to_string(enum lg_device d)
+{
+	return enum_name_lookup(lg_device_names, (int)d);
 }

@@ -24,6 +24,7 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_QEMU] = "qemu",
 	[SECTION_TUNING] = "tuning",
 	[SECTION_INPUT] = "input",
+	[SECTION_LOOKING_GLASS] = "looking-glass",
 	[SECTION_DISK] = "disk",
 	[SECTION_PCI] = "pci",
 	[SECTION_NET] = "net",
@@ -145,6 +146,10 @@ const struct enum_name grab_toggle_names[] = { { "ctrl-ctrl", GRAB_TOGGLE_CTRL_C
 					       { "scrolllock", GRAB_TOGGLE_SCROLLLOCK },
 					       { "ctrl-scrolllock", GRAB_TOGGLE_CTRL_SCROLLLOCK },
 					       { 0 } };
+
+const struct enum_name lg_device_names[] = {
+	{ "auto", LG_DEVICE_AUTO }, { "kvmfr", LG_DEVICE_KVMFR }, { "shm", LG_DEVICE_SHM }, { 0 }
+};
 
 static const struct {
 	const char *name, *qemu;

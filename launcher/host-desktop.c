@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Host facts of the desktop sections (see host.h): the [input] evdev nodes.
+ * Host facts of the desktop sections (see host.h): the [input] evdev nodes,
+ * [looking-glass]'s kvmfr module and node, its shm file and its user.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,6 +153,69 @@ static int probe_evdev(const struct host_root *h, const char *path, struct host_
 	return 0;
 }
 
+static int probe_file(const struct host_root *h, const char *rel, struct host_file *ret)
+{
+	struct stat st;
+	unsigned ma, mi;
+	int r;
+
+	*ret = (struct host_file){};
+	if (h->dev_fd < 0 || fstatat(h->dev_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret->err = h->dev_fd < 0 ? -ENOENT : NEG_ERRNO();
+		return 0;
+	}
+	ret->uid = st.st_uid;
+	ret->gid = st.st_gid;
+	ret->mode = st.st_mode & 07777;
+	ret->size = (uint64_t)st.st_size;
+	ret->is_link = S_ISLNK(st.st_mode);
+	ret->is_chr = S_ISCHR(st.st_mode);
+	ret->is_reg = S_ISREG(st.st_mode);
+	if (ret->is_reg && !h->is_real) {
+		r = fixture_rdev(h, rel, &ma, &mi);
+		if (r == -ENOMEM)
+			return r;
+		if (r >= 0) {
+			ret->is_chr = true;
+			ret->is_reg = false;
+		}
+	}
+	return 0;
+}
+
+/* static_size_mb is "64" or "64,128" (one per device): kvmfr0's is the first. */
+static int probe_kvmfr(const struct host_root *h, struct host_desktop *d)
+{
+	_cleanup_free_ char *s = NULL;
+	unsigned mb;
+	int r;
+
+	d->kvmfr_loaded = h->sys_fd >= 0 && faccessat(h->sys_fd, "module/kvmfr", F_OK, 0) == 0;
+	if (!d->kvmfr_loaded)
+		return 0;
+	r = read_one_line_at(h->sys_fd, "module/kvmfr/parameters/static_size_mb", &s);
+	if (r == -ENOMEM)
+		return r;
+	if (r >= 0 && sscanf(s, "%u", &mb) == 1)
+		d->kvmfr_static_mb = mb;
+	return 0;
+}
+
+static int probe_lg(const struct host_root *h, const struct vm_config *c, struct host_desktop *d)
+{
+	int r;
+
+	r = probe_kvmfr(h, d);
+	if (r >= 0)
+		r = probe_file(h, HOST_KVMFR_NODE, &d->kvmfr0);
+	if (r >= 0)
+		r = probe_file(h, HOST_LG_SHM, &d->lg_shm);
+	if (r < 0)
+		return r;
+	r = host_user_lookup(h, c->lg.user, &d->lg_user);
+	return r == -ENOENT || r == -EINVAL ? 0 : r;
+}
+
 int host_desktop_probe(const struct host_root *h, const struct vm_config *c,
 		       struct host_desktop *ret)
 {
@@ -169,6 +233,11 @@ int host_desktop_probe(const struct host_root *h, const struct vm_config *c,
 			return r;
 		d.n_evdevs++;
 	}
+	if (c->lg.enabled) {
+		r = probe_lg(h, c, &d);
+		if (r < 0)
+			return r;
+	}
 	host_desktop_done(ret);
 	*ret = d;
 	d = (struct host_desktop){};
@@ -182,5 +251,6 @@ void host_desktop_done(struct host_desktop *d)
 	for (size_t i = 0; i < d->n_evdevs; i++)
 		free(d->evdevs[i].node);
 	free(d->evdevs);
+	host_user_done(&d->lg_user);
 	*d = (struct host_desktop){};
 }

@@ -413,9 +413,31 @@ struct host_evdev {
 	gid_t gid;
 };
 
+/* A file or node of the desktop sections as lstat(2) sees it (its fixture form as for evdev). */
+struct host_file {
+	int err; /* 0, or -errno (-ENOENT: absent) */
+	bool is_chr, is_reg, is_link;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* the permission bits */
+	uint64_t size;
+};
+
+/* [looking-glass] device = kvmfr: the node of the kvmfr module's first device. */
+#define HOST_KVMFR_NODE "kvmfr0"
+/* [looking-glass] device = shm: the file under dev/. */
+#define HOST_LG_SHM "shm/looking-glass"
+
 struct host_desktop {
 	struct host_evdev *evdevs; /* one per [input] evdev path, in config order */
 	size_t n_evdevs;
+	/* [looking-glass], probed when enabled */
+	bool kvmfr_loaded;	  /* sys/module/kvmfr */
+	unsigned kvmfr_static_mb; /* kvmfr0's size: the first of parameters/static_size_mb, 0 = none
+				   */
+	struct host_file kvmfr0;  /* dev/kvmfr0 */
+	struct host_file lg_shm;  /* dev/shm/looking-glass */
+	struct host_user lg_user; /* [looking-glass] user; name NULL when there is no such user */
 };
 
 /* The host side of c's desktop sections; what is absent is recorded, not an error. */

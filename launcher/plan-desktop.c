@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Plan steps of the desktop sections: [input] (evdev devices, virtio input).
+ * Plan steps of the desktop sections: [input] (evdev devices, virtio input),
+ * [looking-glass] (the IVSHMEM memory: kvmfr or shm, its size and owner).
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -69,8 +72,111 @@ static int check_same_node(const struct vm_config *c, const struct host_desktop 
 	return 0;
 }
 
-int plan_desktop(const struct vm_config *c, const struct host_facts *f, struct plan *p,
-		 struct plan_diags *d)
+unsigned plan_lg_size_mib(unsigned width, unsigned height, bool hdr)
+{
+	uint64_t bytes = (uint64_t)width * height * (hdr ? 8 : 4) * 2 + (10ull << 20);
+	unsigned mib = 1;
+
+	while (((uint64_t)mib << 20) < bytes)
+		mib <<= 1;
+	return mib;
+}
+
+#define KVMFR_CONF "/etc/modprobe.d/kvmfr.conf"
+
+static int plan_lg_kvmfr(const struct vm_config *c, const struct host_desktop *hd, struct plan *p,
+			 const char *what, struct plan_diags *d)
+{
+	unsigned need = p->lg_size_mib;
+
+	if (!hd->kvmfr_loaded)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"the kvmfr module is not loaded (/sys/module/kvmfr is missing): build it from Looking Glass's module/ directory (or its DKMS package), load it with 'modprobe kvmfr static_size_mb=%u' and keep that with 'options kvmfr static_size_mb=%u' in " KVMFR_CONF
+			"; or set device = shm",
+			need, need);
+	if (hd->kvmfr_static_mb < need)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"/dev/kvmfr0 has %u MiB (/sys/module/kvmfr/parameters/static_size_mb) but %s needs %u MiB: put 'options kvmfr static_size_mb=%u' in " KVMFR_CONF
+			" and reload the module (rmmod kvmfr; modprobe kvmfr), or lower width and height",
+			hd->kvmfr_static_mb, what, need, need);
+	/* Looking Glass wants the IVSHMEM size to be the device's own. */
+	p->lg_size_mib = hd->kvmfr_static_mb;
+	if (hd->kvmfr0.err)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"kvmfr is loaded but '/dev/kvmfr0' cannot be looked at: %s; reload the module (rmmod kvmfr; modprobe kvmfr)",
+			strerror(-hd->kvmfr0.err));
+	if (!hd->kvmfr0.is_chr)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"'/dev/kvmfr0' is not the kvmfr device but a %s (a QEMU started before the module was loaded creates a file there): remove it (rm /dev/kvmfr0) and reload the module (rmmod kvmfr; modprobe kvmfr)",
+			hd->kvmfr0.is_reg ? "regular file" : "link or directory");
+	return 0;
+}
+
+static int plan_lg_shm(const struct vm_config *c, const struct host_desktop *hd, struct plan *p,
+		       const char *what, struct plan_diags *d)
+{
+	const struct host_file *s = &hd->lg_shm;
+
+	if (s->err == -ENOENT)
+		return 0; /* gamevm creates it */
+	if (s->err)
+		return plan_diag_key(d, LOG_ERR, c, "looking-glass", "device", 0,
+				     "cannot look at '/dev/shm/looking-glass': %s",
+				     strerror(-s->err));
+	if (!s->is_reg)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"'/dev/shm/looking-glass' is there and is not a regular file: remove it (rm /dev/shm/looking-glass) so that gamevm creates it");
+	if (s->uid != p->lg_uid)
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "user", 0,
+			"'/dev/shm/looking-glass' is there and belongs to uid %u, not to %s: gamevm uses only a file of the user who reads it; remove it (rm /dev/shm/looking-glass) when no looking-glass-client has it open, and gamevm creates it",
+			(unsigned)s->uid, c->lg.user);
+	if (s->size < ((uint64_t)p->lg_size_mib << 20))
+		return plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "device", 0,
+			"'/dev/shm/looking-glass' is there with %llu MiB, less than the %u MiB %s needs (QEMU refuses a smaller backing file): remove it (rm /dev/shm/looking-glass) and gamevm creates it at that size",
+			(unsigned long long)(s->size >> 20), p->lg_size_mib, what);
+	p->lg_shm_reused = true;
+	return plan_diag_key(
+		d, LOG_NOTICE, c, "looking-glass", "device", 0,
+		"'/dev/shm/looking-glass' of %s is there already: used as it is (its group and mode are set for QEMU while the VM runs), not removed after",
+		c->lg.user);
+}
+
+static int plan_lg(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		   struct plan_diags *d)
+{
+	const struct host_desktop *hd = &f->desktop;
+	char what[64];
+	int r;
+
+	if (!c->lg.enabled)
+		return 0;
+	p->lg = true;
+	p->lg_size_mib = plan_lg_size_mib(c->lg.width, c->lg.height, c->lg.hdr);
+	snprintf(what, sizeof(what), "%ux%u%s", c->lg.width, c->lg.height, c->lg.hdr ? " HDR" : "");
+	p->lg_kvmfr = c->lg.device == LG_DEVICE_KVMFR ||
+		      (c->lg.device == LG_DEVICE_AUTO && hd->kvmfr_loaded);
+	if (!hd->lg_user.name) {
+		r = plan_diag_key(
+			d, LOG_ERR, c, "looking-glass", "user", 0,
+			"there is no user '%s' on this host ('getent passwd %s' finds none): name the desktop user who runs looking-glass-client",
+			c->lg.user, c->lg.user);
+		/* The shm checks compare owners with that user; kvmfr's size stands alone. */
+		if (r < 0 || !p->lg_kvmfr)
+			return r;
+	}
+	p->lg_uid = hd->lg_user.uid;
+	return p->lg_kvmfr ? plan_lg_kvmfr(c, hd, p, what, d) : plan_lg_shm(c, hd, p, what, d);
+}
+
+static int plan_input(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		      struct plan_diags *d)
 {
 	const struct host_desktop *hd = &f->desktop;
 	ssize_t kbd = -1;
@@ -115,12 +221,22 @@ int plan_desktop(const struct vm_config *c, const struct host_facts *f, struct p
 	return 0;
 }
 
+int plan_desktop(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		 struct plan_diags *d)
+{
+	int r = plan_input(c, f, p, d);
+
+	return r < 0 ? r : plan_lg(c, f, p, d);
+}
+
 void plan_desktop_ports(const struct vm_config *c, struct plan *p, unsigned *n)
 {
 	if (c->input.virtio) {
 		p->input_kbd_port = ++*n;
 		p->input_mouse_port = ++*n;
 	}
+	if (p->lg)
+		p->lg_port = ++*n;
 }
 
 void plan_desktop_done(struct plan *p)

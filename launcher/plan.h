@@ -169,16 +169,36 @@ struct plan {
 	 * moves nothing that was there before: [input] virtio (keyboard, mouse).
 	 */
 	unsigned input_kbd_port, input_mouse_port;
+	unsigned lg_port;    /* [looking-glass] ivshmem-plain */
 	char (*net_mac)[18]; /* per config NIC: given or derived */
 
 	struct plan_evdev *evdevs; /* [input] evdev, in config order */
 	size_t n_evdevs;
+
+	/*
+	 * [looking-glass]: the IVSHMEM memory, /dev/kvmfr0 or
+	 * /dev/shm/looking-glass, owned by the desktop user (its client maps
+	 * it) with QEMU's user's group, 0660, while the VM runs.
+	 */
+	bool lg;
+	bool lg_kvmfr;	    /* /dev/kvmfr0, else /dev/shm/looking-glass */
+	bool lg_shm_reused; /* the shm file is there already (the user's): not created */
+	unsigned lg_size_mib;
+	uid_t lg_uid; /* [looking-glass] user */
 
 	char *qmp_socket; /* gamevm binds it; QEMU gets the listening fd as PLAN_QMP_FD */
 	char *swtpm_socket;
 	char *pid_file; /* unused by the argv: gamevm holds QEMU's pidfd */
 	char *uuid;
 };
+
+/*
+ * Looking Glass's IVSHMEM size for a width x height desktop, in MiB: two
+ * frames of 4 bytes a pixel (8 with HDR), plus 10 MiB for the cursor and
+ * the protocol, rounded up to a power of two (looking-glass.io,
+ * "Determining memory"). 1920x1080: 32.
+ */
+unsigned plan_lg_size_mib(unsigned width, unsigned height, bool hdr);
 
 int plan_build(const struct vm_config *c, const struct host_facts *f, const struct host_qemu *q,
 	       const struct firmware_list *fw, const struct vm_paths *paths, struct plan *ret,

@@ -118,6 +118,10 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return tuning_cpuset_undo_dir(h, rec, d);
 	case JOURNAL_CGROUP_CPUS:
 		return tuning_cpuset_undo_cpus(h, rec, d);
+	case JOURNAL_FILE_CREATED:
+		return journal_undo_file_created(h, rec, d);
+	case JOURNAL_CHMOD:
+		return journal_undo_chmod(h, rec, d);
 	default:
 		return -EINVAL;
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The desktop part of the QEMU argv: the host's evdev devices
- * (input-linux) and the virtio input devices.
+ * (input-linux) and the virtio input devices; Looking Glass's IVSHMEM.
  */
 #include "plan-internal.h"
 
@@ -30,7 +30,23 @@ static void argv_input(const struct vm_config *c, const struct plan *p, struct s
 	}
 }
 
+/*
+ * share=on: the host's client maps the same pages. gamevm made the node or
+ * file ready (prepare-desktop.c); QEMU opens it through its group.
+ */
+static void argv_lg(const struct plan *p, struct strv *a)
+{
+	if (!p->lg)
+		return;
+	strv_push(a, "-object");
+	strv_pushf(a, "memory-backend-file,id=looking-glass,mem-path=/dev/%s,size=%uM,share=on",
+		   p->lg_kvmfr ? HOST_KVMFR_NODE : HOST_LG_SHM, p->lg_size_mib);
+	strv_push(a, "-device");
+	strv_pushf(a, "ivshmem-plain,id=shmem0,memdev=looking-glass,bus=rp%u,addr=0x0", p->lg_port);
+}
+
 void qemu_argv_desktop(const struct vm_config *c, const struct plan *p, struct strv *a)
 {
 	argv_input(c, p, a);
+	argv_lg(p, a);
 }

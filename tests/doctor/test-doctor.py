@@ -189,6 +189,21 @@ def m_evdev(rdev):
     return f
 
 
+def m_lg(static_mb=None, kvmfr0=None, shm=None):
+    """alice in etc/passwd; kvmfr loaded with static_mb; dev/kvmfr0 and dev/shm/looking-glass."""
+    def f(root):
+        write(root, "etc/passwd", "root:x:0:0::/root:/bin/sh\ngamevm:x:998:998::/:/bin/false\n"
+              "alice:x:1000:1000::/home/alice:/bin/sh\n")
+        write(root, "etc/group", "root:x:0:\ngamevm:x:998:\nalice:x:1000:\n")
+        if static_mb is not None:
+            write(root, "sys/module/kvmfr/parameters/static_size_mb", f"{static_mb}\n")
+        if kvmfr0 is not None:
+            write(root, "dev/kvmfr0", kvmfr0)
+        if shm is not None:
+            write(root, "dev/shm/looking-glass", shm)
+    return f
+
+
 CASES = [
     # IOMMU and VFIO
     ("iommu.enabled", "ryzen-5950x", {}, m_none, "pass"),
@@ -301,6 +316,18 @@ CASES = [
     ("input.evdev", "ryzen-5950x", {"input": True}, m_evdev("8:0"), "fail"),
     ("input.evdev", "ryzen-5950x", {"input": True}, m_none, "fail"),
     ("input.evdev", "ryzen-5950x", {}, m_none, "absent"),
+    # [looking-glass]: kvmfr's size, the node or file and its user
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(64, "rdev=240:0\n"), "pass"),
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(16, "rdev=240:0\n"), "fail"),
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(), "absent"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(64, "rdev=240:0\n"), "pass"),
+    # a file QEMU left at /dev/kvmfr0 before the module was loaded
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(64, "stale\n"), "fail"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(), "pass"),
+    # root's file, not alice's
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(shm="x"), "fail"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_none, "fail"),
+    ("lg.owner", "ryzen-5950x", {}, m_lg(), "absent"),
     # firmware, TPM, SELinux
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011), "warn"),
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011 + MS2023), "pass"),
@@ -331,6 +358,8 @@ def conf_for(opts):
         text += f"[hook h]\nwhen = start\ncommand = {opts['hook']}\n"
     if opts.get("input"):
         text += "[input]\nevdev = /dev/input/by-id/usb-K-event-kbd\n"
+    if opts.get("lg"):
+        text += "[looking-glass]\nuser = alice\n"
     if opts.get("extra"):
         text += f"[qemu]\nextra = {opts['extra']}\n"
     return text

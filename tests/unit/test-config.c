@@ -510,13 +510,13 @@ static void test_error_unknown_section(void **state)
 	(void)state;
 	expect_error(
 		BASE "[cpus]\n",
-		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
+		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
 	expect_error(
 		BASE "[disks system]\npath = /a.raw\n",
-		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
+		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
 	expect_error(
 		BASE "[storage]\n",
-		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
+		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
 	expect_error(
 		BASE "[disk]\n",
 		"t.conf:7: [disk]: section needs a name; expected [disk NAME], e.g. [disk system]");
@@ -926,6 +926,56 @@ static void test_input(void **state)
 		"t.conf:8: [devices] evdev: unknown key in this section; expected it in [input]");
 }
 
+/* [looking-glass]: on with the section, its defaults, the user required. */
+static void test_looking_glass(void **state)
+{
+	struct vm_config *c;
+
+	(void)state;
+	c = load_ok(BASE);
+	assert_false(c->lg.enabled);
+	assert_int_equal(c->lg.width, 1920);
+	assert_int_equal(c->lg.height, 1080);
+	assert_false(c->lg.hdr);
+	assert_int_equal(c->lg.device, LG_DEVICE_AUTO);
+	assert_null(c->lg.user);
+	config_free(c);
+
+	c = load_ok(BASE "[looking-glass]\nuser = alice\n");
+	assert_true(c->lg.enabled);
+	assert_string_equal(c->lg.user, "alice");
+	config_free(c);
+
+	c = load_ok(BASE "[looking-glass]\nwidth = 3840\nheight = 2160\nhdr = yes\ndevice = kvmfr\n"
+			 "user = alice\n");
+	assert_true(c->lg.enabled);
+	assert_int_equal(c->lg.width, 3840);
+	assert_int_equal(c->lg.height, 2160);
+	assert_true(c->lg.hdr);
+	assert_int_equal(c->lg.device, LG_DEVICE_KVMFR);
+	assert_string_equal(lg_device_to_string(c->lg.device), "kvmfr");
+	config_free(c);
+
+	/* Off: written down but not used, so no user needed. */
+	c = load_ok(BASE "[looking-glass]\nenabled = no\ndevice = shm\n");
+	assert_false(c->lg.enabled);
+	assert_int_equal(c->lg.device, LG_DEVICE_SHM);
+	config_free(c);
+
+	expect_error(
+		BASE "[looking-glass]\nwidth = 2560\n",
+		"t.conf:7: [looking-glass] user: missing; expected a Linux user name like alice (lower case, digits, _ and -, at most 32)");
+	expect_error(
+		BASE "[looking-glass]\nuser = root\n",
+		"t.conf:8: [looking-glass] user: root would give QEMU back every privilege gamevm drops; expected an unprivileged user (the default is gamevm)");
+	expect_error(
+		BASE "[looking-glass]\nuser = alice\nwidth = 100000\n",
+		"t.conf:9: [looking-glass] width: '100000' is not valid; expected a whole number from 640 to 16384");
+	expect_error(
+		BASE "[looking-glass]\nuser = alice\ndevice = ivshmem\n",
+		"t.conf:9: [looking-glass] device: 'ivshmem' is not valid; expected auto, kvmfr or shm");
+}
+
 /* docs/config.md documents every key, under its section's heading. */
 static void test_docs_cover_every_key(void **state)
 {
@@ -965,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_conditional_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_looking_glass),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_unknown_section),
 		cmocka_unit_test(test_error_names),

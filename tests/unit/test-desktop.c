@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The desktop sections' host side on a scratch root with real device
- * nodes (mknod, as root): [input] evdev links followed to their node
- * (host_desktop_probe), the node given to QEMU's user by prepare_desktop()
- * and given back by the journal's replay, on every path.
+ * The desktop sections: Looking Glass's size formula; and their host side
+ * on a scratch root with real files and device nodes (mknod, as root):
+ * [input] evdev links followed to their node (host_desktop_probe), the
+ * node given to QEMU's user by prepare_desktop() and given back by the
+ * journal's replay, on every path; [looking-glass]'s shm file created
+ * with its owner, mode and size and removed again, /dev/kvmfr0's owner
+ * and mode changed and restored.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@
 #include "host.h"
 #include "journal.h"
 #include "macro.h"
+#include "plan.h"
 #include "prepare.h"
 
 #define QEMU_UID  4242
@@ -230,18 +234,162 @@ static void test_evdev_not_input(void **state)
 	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
 }
 
+/* looking-glass.io, "Determining memory": the sizes its docs list, and the edges. */
+static void test_lg_size(void **state)
+{
+	(void)state;
+	assert_int_equal(plan_lg_size_mib(1920, 1080, false), 32);
+	assert_int_equal(plan_lg_size_mib(2560, 1440, false), 64);
+	assert_int_equal(plan_lg_size_mib(3840, 2160, false), 128);
+	/* HDR frames are 8 bytes a pixel: twice the frame part. */
+	assert_int_equal(plan_lg_size_mib(1920, 1080, true), 64);
+	assert_int_equal(plan_lg_size_mib(3840, 2160, true), 256);
+	/* 2 x 1920x1200x4 = 17.6 MiB + 10 = 27.6: still 32. */
+	assert_int_equal(plan_lg_size_mib(1920, 1200, false), 32);
+	/* Exactly 22 MiB of frames + 10 = 32 MiB: no rounding up past it. */
+	assert_int_equal(plan_lg_size_mib(2048, 1408, false), 32);
+	assert_int_equal(plan_lg_size_mib(2048, 1409, false), 64);
+}
+
+static void assert_file(struct fixture *f, const char *rel, mode_t type, mode_t mode, uid_t uid,
+			gid_t gid, off_t size)
+{
+	char p[256];
+	struct stat st;
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & S_IFMT, type);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	if (size >= 0)
+		assert_int_equal(st.st_size, size);
+}
+
+#define LG_UID 1000
+
+/* device = shm: created as the user's with QEMU's group, 0660, sized; removed after. */
+static void test_lg_shm_created(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0660, LG_UID, QEMU_GID, 32 << 20);
+	assert_int_equal(j->n_records, 1);
+	assert_int_equal(j->records[0].kind, JOURNAL_FILE_CREATED);
+	assert_string_equal(j->records[0].target, "shm/looking-glass");
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* One that appeared since the plan is nobody's to take: refused, left alone, nothing journaled. */
+static void test_lg_shm_appeared(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	assert_int_equal(symlink("/etc/shadow", path), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -EEXIST);
+	assert_int_equal(j->n_records, 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFLNK, 0777, 0, 0, -1);
+}
+
+/* The user's own file (a client made it): group and mode set for QEMU, put back, kept. */
+static void test_lg_shm_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID, .lg_shm_reused = true };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+	int fd;
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	assert_int_equal(fchown(fd, LG_UID, LG_UID), 0);
+	close(fd);
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0660, LG_UID, QEMU_GID, 64 << 20);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0600, LG_UID, LG_UID, 64 << 20);
+}
+
+/* device = kvmfr: the node goes to the user and QEMU's group, 0660, and back. */
+static void test_lg_kvmfr(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_kvmfr = true, .lg_size_mib = 64, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/kvmfr0", path, sizeof(path));
+	assert_int_equal(mknod(path, S_IFCHR | 0600, makedev(240, 0)), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/kvmfr0", S_IFCHR, 0660, LG_UID, QEMU_GID, -1);
+	assert_int_equal(j->n_records, 2);
+	assert_int_equal(j->records[1].kind, JOURNAL_CHMOD);
+	assert_string_equal(j->records[1].old, "0600");
+	assert_string_equal(j->records[1].new, "0660");
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_file(f, "dev/kvmfr0", S_IFCHR, 0600, 0, 0, -1);
+}
+
 int main(void)
 {
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_lg_size),
+	};
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lg_shm_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_shm_appeared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_shm_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_kvmfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_evdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_owner_restored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_cleanup_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_not_input, setup, teardown),
 	};
 
+	int r = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
+
 	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root (mknod, chown)\n");
-		return 77;
+		printf("# the host-side tests need root (mknod, chown): not run\n");
+		return r;
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return r + cmocka_run_group_tests_name("host", tests, NULL, NULL);
 }
