@@ -544,6 +544,8 @@ int config_check(struct config_parser *p)
 		r = check_smbios(p);
 	if (r >= 0)
 		r = check_devices(p);
+	if (r >= 0)
+		r = config_desktop_check(p);
 	for (size_t i = 0; r >= 0 && i < c->n_disks; i++)
 		r = check_disk(p, i, &rr);
 	for (size_t i = 0; r >= 0 && i < c->n_pci; i++)

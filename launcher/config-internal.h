@@ -34,6 +34,8 @@ enum section_kind {
 	SECTION_DEVICES,
 	SECTION_QEMU,
 	SECTION_TUNING,
+	SECTION_INPUT, /* config-desktop.c */
+	SECTION_LOOKING_GLASS,
 	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] [hook NAME] */
 	SECTION_PCI,
 	SECTION_NET,
@@ -82,8 +84,21 @@ struct config_key {
 };
 
 const struct config_key *config_key_find(enum section_kind s, const char *name);
-/* All keys, in table order (the order docs/config.md uses). */
-const struct config_key *config_keys_all(size_t *ret_n);
+/*
+ * Key i of all keys, in table order (the order docs/config.md uses: the
+ * table of config-keys.c, then config-desktop.c's), NULL past the last:
+ *   for (size_t i = 0; (k = config_key_at(i)); i++)
+ */
+const struct config_key *config_key_at(size_t i);
+/* config-desktop.c's table: [input], [looking-glass], [audio]. */
+const struct config_key *config_desktop_keys(size_t *ret_n);
+
+/* Value parsers of config-keys.c that config-desktop.c's table uses too. */
+int parse_key_bool(const struct config_key *k, void *obj, const char *value, char **ret_why);
+int parse_key_enum(const struct config_key *k, void *obj, const char *value, char **ret_why);
+int parse_key_uint(const struct config_key *k, void *obj, const char *value, char **ret_why);
+int parse_key_user(const struct config_key *k, void *obj, const char *value, char **ret_why);
+extern const struct enum_name config_bool_names[];
 
 /* "yes or no", "one of none, 2M or 1G", k->expect ...: for "expected %s". */
 int config_key_expect(const struct config_key *k, char **ret);
@@ -108,7 +123,8 @@ extern const struct enum_name accel_names[], on_poweroff_names[], on_crash_names
 	clock_base_names[], watchdog_names[], watchdog_action_names[], serial_mode_names[],
 	display_names[], disk_media_names[], disk_format_names[], disk_bus_names[],
 	disk_cache_names[], disk_aio_names[], disk_discard_names[], net_mode_names[],
-	net_model_names[], hook_when_names[], thp_defrag_names[];
+	net_model_names[], hook_when_names[], thp_defrag_names[], grab_toggle_names[],
+	lg_device_names[];
 
 /* The loader's state, shared with the cross-key checks (config-check.c). */
 struct config_parser {
@@ -153,6 +169,10 @@ uid_t config_sudo_uid(void);
 
 /* Runs after parsing: fills the key-dependent defaults and checks the rules. */
 int config_check(struct config_parser *p);
+/* config-desktop.c: the defaults, the cross-key checks and the freeing of its sections. */
+void config_desktop_defaults(struct vm_config *c);
+int config_desktop_check(struct config_parser *p);
+void config_desktop_free(struct vm_config *c);
 
 /* Limits that the cross-key checks share with the key table. */
 #define CONFIG_MAX_CPU	      4096u /* parse_cpu_list bound; host checks come in the plan */

@@ -116,12 +116,12 @@ static int set_string(const struct config_key *k, void *obj, const char *value)
 	return 0;
 }
 
-static const struct enum_name bool_names[] = { { "yes", 1 }, { "no", 0 }, { 0 } };
+const struct enum_name config_bool_names[] = { { "yes", 1 }, { "no", 0 }, { 0 } };
 static const struct enum_name tristate_names[] = {
 	{ "yes", TRISTATE_ON }, { "no", TRISTATE_OFF }, { "auto", TRISTATE_AUTO }, { 0 }
 };
 
-static int parse_key_bool(const struct config_key *k, void *obj, const char *value, char **ret_why)
+int parse_key_bool(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
 	if (parse_bool(value, FIELD(obj, k, bool)) < 0)
 		return why_expect(k, value, ret_why);
@@ -143,7 +143,7 @@ static int parse_key_tristate(const struct config_key *k, void *obj, const char 
 	return 0;
 }
 
-static int parse_key_enum(const struct config_key *k, void *obj, const char *value, char **ret_why)
+int parse_key_enum(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
 	const char *names[16];
 	size_t n = 0;
@@ -170,7 +170,7 @@ static int parse_key_enum(const struct config_key *k, void *obj, const char *val
 	return r;
 }
 
-static int parse_key_uint(const struct config_key *k, void *obj, const char *value, char **ret_why)
+int parse_key_uint(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
 	unsigned v;
 
@@ -266,7 +266,7 @@ static int parse_key_qemu_binary(const struct config_key *k, void *obj, const ch
 	return set_string(k, obj, value);
 }
 
-static int parse_key_user(const struct config_key *k, void *obj, const char *value, char **ret_why)
+int parse_key_user(const struct config_key *k, void *obj, const char *value, char **ret_why)
 {
 	if (streq(value, "root"))
 		return config_why(
@@ -848,7 +848,7 @@ static int parse_key_extra(const struct config_key *k, void *obj, const char *va
 #define PCI(f)	   offsetof(struct vm_pci, f)
 #define NET(f)	   offsetof(struct vm_net, f)
 #define HOOK(f)	   offsetof(struct vm_hook, f)
-#define BOOL	   .parse = parse_key_bool, .values = bool_names
+#define BOOL	   .parse = parse_key_bool, .values = config_bool_names
 #define TRISTATE   .parse = parse_key_tristate, .values = tristate_names
 #define ENUM(t)	   .parse = parse_key_enum, .values = (t)
 #define UINT(a, b) .parse = parse_key_uint, .min = (a), .max = (b)
@@ -1046,14 +1046,21 @@ static const struct config_key keys[] = {
 
 const struct config_key *config_key_find(enum section_kind s, const char *name)
 {
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (keys[i].section == s && streq(keys[i].name, name))
-			return &keys[i];
+	const struct config_key *k;
+
+	for (size_t i = 0; (k = config_key_at(i)); i++)
+		if (k->section == s && streq(k->name, name))
+			return k;
 	return NULL;
 }
 
-const struct config_key *config_keys_all(size_t *ret_n)
+const struct config_key *config_key_at(size_t i)
 {
-	*ret_n = ELEMENTSOF(keys);
-	return keys;
+	const struct config_key *desktop;
+	size_t n;
+
+	if (i < ELEMENTSOF(keys))
+		return &keys[i];
+	desktop = config_desktop_keys(&n);
+	return i - ELEMENTSOF(keys) < n ? &desktop[i - ELEMENTSOF(keys)] : NULL;
 }

@@ -23,6 +23,8 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_DEVICES] = "devices",
 	[SECTION_QEMU] = "qemu",
 	[SECTION_TUNING] = "tuning",
+	[SECTION_INPUT] = "input",
+	[SECTION_LOOKING_GLASS] = "looking-glass",
 	[SECTION_DISK] = "disk",
 	[SECTION_PCI] = "pci",
 	[SECTION_NET] = "net",
@@ -136,6 +138,18 @@ const struct enum_name thp_defrag_names[] = { { "keep", THP_DEFRAG_KEEP },
 					      { "madvise", THP_DEFRAG_MADVISE },
 					      { "never", THP_DEFRAG_NEVER },
 					      { 0 } };
+
+const struct enum_name grab_toggle_names[] = { { "ctrl-ctrl", GRAB_TOGGLE_CTRL_CTRL },
+					       { "alt-alt", GRAB_TOGGLE_ALT_ALT },
+					       { "shift-shift", GRAB_TOGGLE_SHIFT_SHIFT },
+					       { "meta-meta", GRAB_TOGGLE_META_META },
+					       { "scrolllock", GRAB_TOGGLE_SCROLLLOCK },
+					       { "ctrl-scrolllock", GRAB_TOGGLE_CTRL_SCROLLLOCK },
+					       { 0 } };
+
+const struct enum_name lg_device_names[] = {
+	{ "auto", LG_DEVICE_AUTO }, { "kvmfr", LG_DEVICE_KVMFR }, { "shm", LG_DEVICE_SHM }, { 0 }
+};
 
 static const struct {
 	const char *name, *qemu;

@@ -190,6 +190,7 @@ static int config_new(const char *path, struct vm_config **ret)
 	c->tune_workqueues = true;
 	c->tune_cpusets = true;
 	c->thp_defrag = THP_DEFRAG_KEEP;
+	config_desktop_defaults(c);
 	*ret = c;
 	return 0;
 }
@@ -563,8 +564,8 @@ static int key_lines_add(struct vm_config *c, const char *section, const char *k
 static int unknown_key(struct config_parser *p, const char *name)
 {
 	const char *cands[64] = { 0 }; /* only [0, n) is read; GCC 12 cannot tell */
-	size_t n = 0, nkeys;
-	const struct config_key *keys = config_keys_all(&nkeys);
+	size_t n = 0;
+	const struct config_key *k;
 	_cleanup_free_ char *list = NULL;
 	size_t list_len = 0;
 	FILE *f;
@@ -575,21 +576,21 @@ static int unknown_key(struct config_parser *p, const char *name)
 			p, p->line, p->label, name,
 			"key names have no spaces; expected 'key = value' (is the '=' missing?)");
 
-	for (size_t i = 0; i < nkeys; i++)
-		if (keys[i].section == p->section && n < ELEMENTSOF(cands))
-			cands[n++] = keys[i].name;
+	for (size_t i = 0; (k = config_key_at(i)); i++)
+		if (k->section == p->section && n < ELEMENTSOF(cands))
+			cands[n++] = k->name;
 	s = config_suggest(name, cands, n);
 	if (s)
 		return config_parser_fail(p, p->line, p->label, name,
 					  "unknown key; did you mean '%s'?", s);
 
-	for (size_t i = 0; i < nkeys; i++)
-		if (streq(keys[i].name, name) && keys[i].section != p->section)
+	for (size_t i = 0; (k = config_key_at(i)); i++)
+		if (streq(k->name, name) && k->section != p->section)
 			return config_parser_fail(
 				p, p->line, p->label, name,
 				"unknown key in this section; expected it in [%s%s]",
-				section_kind_to_string(keys[i].section),
-				section_is_named(keys[i].section) ? " NAME" : "");
+				section_kind_to_string(k->section),
+				section_is_named(k->section) ? " NAME" : "");
 
 	f = open_memstream(&list, &list_len);
 	if (!f)
@@ -1069,6 +1070,7 @@ void config_free(struct vm_config *c)
 	for (char **a = c->single_gpu_stop; a && *a; a++)
 		free(*a);
 	free(c->single_gpu_stop);
+	config_desktop_free(c);
 	for (size_t i = 0; i < c->n_key_lines; i++) {
 		free(c->key_lines[i].section);
 		free(c->key_lines[i].key);

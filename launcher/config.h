@@ -147,6 +147,46 @@ enum display_device {
 	DISPLAY_VIRTIO,
 };
 
+/* [input] grab-toggle: QEMU's GrabToggleKeys, the keys that move the evdev grab. */
+enum grab_toggle {
+	GRAB_TOGGLE_CTRL_CTRL,
+	GRAB_TOGGLE_ALT_ALT,
+	GRAB_TOGGLE_SHIFT_SHIFT,
+	GRAB_TOGGLE_META_META,
+	GRAB_TOGGLE_SCROLLLOCK,
+	GRAB_TOGGLE_CTRL_SCROLLLOCK,
+};
+
+/*
+ * [input]: the host's keyboard and mouse given to the guest through evdev
+ * (QEMU's input-linux), switched between host and guest by grab-toggle.
+ */
+struct vm_input {
+	char **evdev; /* NULL-terminated absolute paths under /dev/input/, NULL = none */
+	size_t n_evdev;
+	enum grab_toggle grab_toggle;
+	bool virtio; /* virtio-keyboard-pci + virtio-mouse-pci instead of PS/2 */
+};
+
+/* [looking-glass] device: what backs the IVSHMEM frame buffer. */
+enum lg_device {
+	LG_DEVICE_AUTO,	 /* kvmfr when its module is loaded, else shm */
+	LG_DEVICE_KVMFR, /* /dev/kvmfr0 (the kvmfr module: DMA to the host GPU) */
+	LG_DEVICE_SHM,	 /* /dev/shm/looking-glass */
+};
+
+/*
+ * [looking-glass]: an IVSHMEM device whose memory the host's
+ * looking-glass-client (run by user) reads the guest's frames from.
+ */
+struct vm_looking_glass {
+	bool enabled; /* the section is there, unless enabled = no */
+	unsigned width, height;
+	bool hdr;
+	enum lg_device device;
+	char *user; /* the desktop user who runs the client */
+};
+
 /* Guest topology: 0 in a field means "not given". */
 struct vm_topology {
 	unsigned sockets, dies, cores, threads;
@@ -369,6 +409,9 @@ struct vm_config {
 	struct vm_hook *hooks;
 	size_t n_hooks;
 
+	struct vm_input input;
+	struct vm_looking_glass lg;
+
 	/*
 	 * [tuning]: host changes made while the VM runs and undone after
 	 * (tuning/); the CPU ones act only when the vCPUs are pinned.
@@ -421,3 +464,5 @@ const char *hook_when_to_string(enum hook_when w);
 const char *tpm_model_to_string(enum tpm_model m);
 const char *watchdog_action_to_string(enum watchdog_action a); /* QEMU's spelling */
 const char *thp_defrag_to_string(enum thp_defrag m);	       /* "never", NULL for keep */
+const char *grab_toggle_to_string(enum grab_toggle g);	       /* QEMU's spelling */
+const char *lg_device_to_string(enum lg_device d);

@@ -151,8 +151,9 @@ static int doctor_hooks(struct doctor *d)
 int doctor_run(struct doctor *d)
 {
 	int (*const checks[])(struct doctor *) = {
-		doctor_plan_diags,   doctor_check_kvm, doctor_check_iommu,    doctor_check_devices,
-		doctor_check_memory, doctor_check_cpu, doctor_check_firmware, doctor_hooks,
+		doctor_plan_diags,     doctor_check_kvm,    doctor_check_iommu,
+		doctor_check_devices,  doctor_check_memory, doctor_check_cpu,
+		doctor_check_firmware, doctor_hooks,	    doctor_check_desktop,
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(checks); i++) {

@@ -89,3 +89,5 @@ int doctor_check_memory(struct doctor *d);
 int doctor_check_cpu(struct doctor *d);
 int doctor_check_kvm(struct doctor *d);
 int doctor_check_firmware(struct doctor *d);
+/* [input] evdev devices (doctor-desktop.c). */
+int doctor_check_desktop(struct doctor *d);

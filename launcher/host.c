@@ -47,6 +47,7 @@ void host_facts_done(struct host_facts *f)
 	host_dmi_done(&f->dmi);
 	free(f->kernel_cmdline);
 	host_user_done(&f->qemu_user);
+	host_desktop_done(&f->desktop);
 	*f = (struct host_facts){};
 }
 

@@ -404,6 +404,59 @@ bool host_user_in_group(const struct host_user *u, gid_t g);
 int host_run(const struct host_root *h, const char *name, const char *const *args, int timeout_ms,
 	     int *ret_status, char **ret_output);
 
+/* ---- desktop devices (host-desktop.c) ------------------------------------------- */
+
+/* The input major: evdev nodes are char 13:64 and up. */
+#define HOST_INPUT_MAJOR 13
+
+/*
+ * One [input] evdev path as the host has it. A path is followed through
+ * its symlinks (by-id/by-path point at ../eventN) within dev/.
+ * Fixture form (not on the real root): a regular file holding the line
+ * "rdev=MAJOR:MINOR" stands for a character device with that number.
+ */
+struct host_evdev {
+	const char *path; /* the config's, "/dev/input/by-id/..." */
+	int err;	  /* 0, or -errno: -ENOENT not there, -EXDEV a link out of dev/ */
+	char *node;	  /* what it resolves to under dev/: "input/event3" */
+	bool is_chr;	  /* a character device (or its fixture form) */
+	unsigned major, minor;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A file or node of the desktop sections as lstat(2) sees it (its fixture form as for evdev). */
+struct host_file {
+	int err; /* 0, or -errno (-ENOENT: absent) */
+	bool is_chr, is_reg, is_link;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* the permission bits */
+	uint64_t size;
+};
+
+/* [looking-glass] device = kvmfr: the node of the kvmfr module's first device. */
+#define HOST_KVMFR_NODE "kvmfr0"
+/* [looking-glass] device = shm: the file under dev/. */
+#define HOST_LG_SHM "shm/looking-glass"
+
+struct host_desktop {
+	struct host_evdev *evdevs; /* one per [input] evdev path, in config order */
+	size_t n_evdevs;
+	/* [looking-glass], probed when enabled */
+	bool kvmfr_loaded;	  /* sys/module/kvmfr */
+	unsigned kvmfr_static_mb; /* kvmfr0's size: the first of parameters/static_size_mb, 0 = none
+				   */
+	struct host_file kvmfr0;  /* dev/kvmfr0 */
+	struct host_file lg_shm;  /* dev/shm/looking-glass */
+	struct host_user lg_user; /* [looking-glass] user; name NULL when there is no such user */
+};
+
+/* The host side of c's desktop sections; what is absent is recorded, not an error. */
+int host_desktop_probe(const struct host_root *h, const struct vm_config *c,
+		       struct host_desktop *ret);
+void host_desktop_done(struct host_desktop *d);
+
 /* ---- everything ---------------------------------------------------------------- */
 
 struct host_facts {
@@ -418,6 +471,8 @@ struct host_facts {
 	 * not looked up or unknown: the plan then skips the checks that need it.
 	 */
 	struct host_user qemu_user;
+	/* [input] and the other desktop sections' devices (host_desktop_probe()) */
+	struct host_desktop desktop;
 };
 
 int host_facts_probe(const struct host_root *h, struct host_facts *ret);

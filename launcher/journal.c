@@ -38,6 +38,8 @@ static const char *const kind_table[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_CGROUP_CPUS] = "cgroup-cpus",
 	[JOURNAL_UNIT] = "unit",
 	[JOURNAL_PLATFORM_DRIVER] = "platform-driver",
+	[JOURNAL_FILE_CREATED] = "file-created",
+	[JOURNAL_CHMOD] = "chmod",
 };
 
 const char *journal_kind_to_string(enum journal_kind k)
@@ -145,7 +147,10 @@ static bool record_valid(const struct journal_record *r)
 		return !isempty(r->target) && strncmp(r->target, "fs/cgroup/", 10) == 0 &&
 		       !strstr(r->target, "..");
 	case JOURNAL_CHOWN:
+	case JOURNAL_CHMOD:
 		return r->old && r->new;
+	case JOURNAL_FILE_CREATED:
+		return r->new != NULL;
 	case JOURNAL_DRIVER: {
 		struct pci_addr a;
 

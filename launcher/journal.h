@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "hostroot.h"
@@ -96,6 +97,14 @@ enum journal_kind {
 	 * framebuffer ("efi-framebuffer.0"); old: that driver ("efifb")
 	 */
 	JOURNAL_PLATFORM_DRIVER,
+	/*
+	 * target: a regular file under dev/ that gamevm created ("shm/looking-glass");
+	 * new: the "UID:GID" it gave it. Undo: removed while it is still a
+	 * regular file of that owner, else left alone (someone else's now).
+	 */
+	JOURNAL_FILE_CREATED,
+	/* target: path under dev/ ("kvmfr0"); old, new: permission bits in octal ("0600") */
+	JOURNAL_CHMOD,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };
@@ -208,6 +217,26 @@ int journal_chown_dev(struct journal *j, const struct host_root *h, const char *
 		      gid_t gid, bool *ret_changed);
 /* A node that is gone (its group left vfio-pci) counts as restored. */
 int journal_undo_chown(const struct host_root *h, const struct journal_record *rec,
+		       struct plan_diags *d);
+
+/*
+ * journal-desktop.c. Journals, then creates dev/path (O_EXCL, O_NOFOLLOW:
+ * never an existing file or a link) as a regular file of size bytes,
+ * owned by uid:gid with mode: all set on the open fd. -EEXIST when there
+ * is one already (nothing journaled then).
+ */
+int journal_create_dev_file(struct journal *j, const struct host_root *h, const char *path,
+			    uid_t uid, gid_t gid, mode_t mode, uint64_t size);
+int journal_undo_file_created(const struct host_root *h, const struct journal_record *rec,
+			      struct plan_diags *d);
+/*
+ * Journals dev/path's permission bits, then sets mode (nothing written
+ * when they already are). A symlink is refused (-ELOOP). *ret_changed may be NULL.
+ */
+int journal_chmod_dev(struct journal *j, const struct host_root *h, const char *path, mode_t mode,
+		      bool *ret_changed);
+/* A node that is gone counts as restored. */
+int journal_undo_chmod(const struct host_root *h, const struct journal_record *rec,
 		       struct plan_diags *d);
 
 /* Appends one diagnostic to d (0 or -ENOMEM): for the prepare steps. */

@@ -31,6 +31,11 @@ int plan_nets(const struct vm_config *c, struct plan *p, struct plan_diags *d);
 int plan_smbios(const struct vm_config *c, const struct host_facts *f, struct plan *p,
 		struct plan_diags *d);
 void plan_smbios_done(struct vm_smbios *s);
+/* plan-desktop.c: [input]; its root ports go last (n: the ports so far, updated). */
+int plan_desktop(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		 struct plan_diags *d);
+void plan_desktop_ports(const struct vm_config *c, struct plan *p, unsigned *n);
+void plan_desktop_done(struct plan *p);
 
 /*
  * Name-based UUID (RFC 4122 version 5, SHA-1) in gamevm's namespace
@@ -59,3 +64,5 @@ void qopts_push(struct strv *a, const char *opt, struct qopts *o);
 
 /* qemu-argv-devices.c: root ports, passthrough, USB, disks, TPM, NICs, display, serial. */
 void qemu_argv_devices(const struct vm_config *c, const struct plan *p, struct strv *a);
+/* qemu-argv-desktop.c: evdev input objects and the virtio input devices. */
+void qemu_argv_desktop(const struct vm_config *c, const struct plan *p, struct strv *a);

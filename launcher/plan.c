@@ -735,6 +735,7 @@ static int plan_ports(const struct vm_config *c, struct plan *p)
 			p->net_port[i] = ++n;
 	if (c->balloon)
 		p->balloon_port = ++n;
+	plan_desktop_ports(c, p, &n);
 	p->n_root_ports = n;
 	return 0;
 }
@@ -769,6 +770,8 @@ static int plan_build_steps(const struct vm_config *c, const struct host_facts *
 		r = plan_paths(c, paths, p, diags);
 	if (r >= 0)
 		r = plan_oem_activation(c, f, p, diags);
+	if (r >= 0)
+		r = plan_desktop(c, f, p, diags);
 	if (r >= 0)
 		r = plan_ports(c, p);
 	if (r < 0)
@@ -930,6 +933,7 @@ void plan_done(struct plan *p)
 	free(p->disk_port);
 	free(p->net_port);
 	free(p->net_mac);
+	plan_desktop_done(p);
 	free(p->qmp_socket);
 	free(p->swtpm_socket);
 	free(p->pid_file);

@@ -93,6 +93,13 @@ struct plan_hostdev {
 	bool multifunction;	  /* function 0 of a port with several functions */
 };
 
+/* [input] evdev: one host input device QEMU reads (-object input-linux). */
+struct plan_evdev {
+	const char *path; /* the config's path, which QEMU opens */
+	char *node;	  /* the node it resolves to under dev/ ("input/event3"), for its owner */
+	bool keyboard;	  /* grab_all and the grab-toggle keys are on it */
+};
+
 struct plan {
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG, never AUTO */
 	/*
@@ -157,13 +164,41 @@ struct plan {
 	unsigned *disk_port;	/* per config disk; 0 for SATA and SCSI disks */
 	unsigned *net_port;	/* per config NIC; 0 for mode = none */
 	unsigned balloon_port;	/* virtio-balloon-pci, 0 = none (the seed's choice) */
-	char (*net_mac)[18];	/* per config NIC: given or derived */
+	/*
+	 * The desktop devices come after all of those, so that turning them on
+	 * moves nothing that was there before: [input] virtio (keyboard, mouse).
+	 */
+	unsigned input_kbd_port, input_mouse_port;
+	unsigned lg_port;    /* [looking-glass] ivshmem-plain */
+	char (*net_mac)[18]; /* per config NIC: given or derived */
+
+	struct plan_evdev *evdevs; /* [input] evdev, in config order */
+	size_t n_evdevs;
+
+	/*
+	 * [looking-glass]: the IVSHMEM memory, /dev/kvmfr0 or
+	 * /dev/shm/looking-glass, owned by the desktop user (its client maps
+	 * it) with QEMU's user's group, 0660, while the VM runs.
+	 */
+	bool lg;
+	bool lg_kvmfr;	    /* /dev/kvmfr0, else /dev/shm/looking-glass */
+	bool lg_shm_reused; /* the shm file is there already (the user's): not created */
+	unsigned lg_size_mib;
+	uid_t lg_uid; /* [looking-glass] user */
 
 	char *qmp_socket; /* gamevm binds it; QEMU gets the listening fd as PLAN_QMP_FD */
 	char *swtpm_socket;
 	char *pid_file; /* unused by the argv: gamevm holds QEMU's pidfd */
 	char *uuid;
 };
+
+/*
+ * Looking Glass's IVSHMEM size for a width x height desktop, in MiB: two
+ * frames of 4 bytes a pixel (8 with HDR), plus 10 MiB for the cursor and
+ * the protocol, rounded up to a power of two (looking-glass.io,
+ * "Determining memory"). 1920x1080: 32.
+ */
+unsigned plan_lg_size_mib(unsigned width, unsigned height, bool hdr);
 
 int plan_build(const struct vm_config *c, const struct host_facts *f, const struct host_qemu *q,
 	       const struct firmware_list *fw, const struct vm_paths *paths, struct plan *ret,

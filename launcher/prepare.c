@@ -90,6 +90,9 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 	r = vfio_prepare(pp->h, j, ret->devs, ret->n_devs, &ret->vfio, d);
 	if (r < 0)
 		return r;
+	r = prepare_desktop(pp, j, d);
+	if (r < 0)
+		return r;
 
 	/* Last: nothing worth quieting the host for until the VM can start. */
 	return tuning_apply(pp->h, j, pp->c, pp->p, &ret->pmqos_fd, d);
@@ -136,6 +139,10 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return handoff_undo_unit(h, rec, d);
 	case JOURNAL_PLATFORM_DRIVER:
 		return handoff_undo_platform(h, rec, d);
+	case JOURNAL_FILE_CREATED:
+		return journal_undo_file_created(h, rec, d);
+	case JOURNAL_CHMOD:
+		return journal_undo_chmod(h, rec, d);
 	default:
 		return -EINVAL;
 	}

@@ -72,6 +72,15 @@ int prepare_devs_from_plan(const struct plan *p, struct vfio_dev **ret, size_t *
 int prepare_host(const struct prepare_params *pp, struct journal *j, struct prepare_state *ret,
 		 struct plan_diags *d);
 
+/*
+ * The desktop sections' host changes (prepare-desktop.c), each journaled:
+ * [input] each evdev node given to the QEMU user (pp->vfio.uid; its group
+ * stays), so that QEMU can open it; [looking-glass] /dev/shm/looking-glass
+ * created (or the user's own reused) or /dev/kvmfr0, owned by the desktop
+ * user with group pp->vfio.gid, 0660. Called by prepare_host().
+ */
+int prepare_desktop(const struct prepare_params *pp, struct journal *j, struct plan_diags *d);
+
 /* After cont (QEMU holds its preallocated pages): hugepages_release_target(). */
 int prepare_after_start(const struct host_root *h, struct journal *j, struct prepare_state *s,
 			struct plan_diags *d);

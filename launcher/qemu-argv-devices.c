@@ -299,4 +299,5 @@ void qemu_argv_devices(const struct vm_config *c, const struct plan *p, struct s
 	}
 	argv_display(c, a);
 	argv_serial(c, a);
+	qemu_argv_desktop(c, p, a);
 }

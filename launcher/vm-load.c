@@ -48,6 +48,8 @@ int vm_load(const struct cli *cl, struct vm_load *l)
 	if (r >= 0)
 		r = host_facts_qemu_user(
 			&l->root, l->c->user ? l->c->user : CONFIG_DEFAULT_QEMU_USER, &l->facts);
+	if (r >= 0)
+		r = host_desktop_probe(&l->root, l->c, &l->facts.desktop);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the host under '%s': %m", cl->root);
 	qemu_bin = l->c->qemu_binary ? l->c->qemu_binary : "qemu-system-x86_64";

@@ -180,6 +180,30 @@ MS2011 = ["Microsoft Corporation KEK CA 2011", "Windows Production PCA 2011",
           "Microsoft Corporation UEFI CA 2011"]
 MS2023 = ["Windows UEFI CA 2023", "Microsoft UEFI CA 2023"]
 
+def m_evdev(rdev):
+    """dev/input/event3 in the fixture form of a device node, and its by-id link."""
+    def f(root):
+        write(root, "dev/input/event3", f"rdev={rdev}\n")
+        os.makedirs(os.path.join(root, "dev/input/by-id"), exist_ok=True)
+        os.symlink("../event3", os.path.join(root, "dev/input/by-id/usb-K-event-kbd"))
+    return f
+
+
+def m_lg(static_mb=None, kvmfr0=None, shm=None):
+    """alice in etc/passwd; kvmfr loaded with static_mb; dev/kvmfr0 and dev/shm/looking-glass."""
+    def f(root):
+        write(root, "etc/passwd", "root:x:0:0::/root:/bin/sh\ngamevm:x:998:998::/:/bin/false\n"
+              "alice:x:1000:1000::/home/alice:/bin/sh\n")
+        write(root, "etc/group", "root:x:0:\ngamevm:x:998:\nalice:x:1000:\n")
+        if static_mb is not None:
+            write(root, "sys/module/kvmfr/parameters/static_size_mb", f"{static_mb}\n")
+        if kvmfr0 is not None:
+            write(root, "dev/kvmfr0", kvmfr0)
+        if shm is not None:
+            write(root, "dev/shm/looking-glass", shm)
+    return f
+
+
 CASES = [
     # IOMMU and VFIO
     ("iommu.enabled", "ryzen-5950x", {}, m_none, "pass"),
@@ -298,6 +322,23 @@ CASES = [
      m_sys("sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc\n"), "pass"),
     ("cpu.split_lock", "intel-14900k", {"gpu": False}, m_none, "warn"),
     ("cpu.split_lock", "intel-14900k", {"gpu": False}, m_cmdline("split_lock_detect=off"), "pass"),
+    # [input] evdev devices
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_evdev("13:67"), "pass"),
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_evdev("8:0"), "fail"),
+    ("input.evdev", "ryzen-5950x", {"input": True}, m_none, "fail"),
+    ("input.evdev", "ryzen-5950x", {}, m_none, "absent"),
+    # [looking-glass]: kvmfr's size, the node or file and its user
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(64, "rdev=240:0\n"), "pass"),
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(16, "rdev=240:0\n"), "fail"),
+    ("lg.kvmfr-size", "ryzen-5950x", {"lg": True}, m_lg(), "absent"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(64, "rdev=240:0\n"), "pass"),
+    # a file QEMU left at /dev/kvmfr0 before the module was loaded
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(64, "stale\n"), "fail"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(), "pass"),
+    # root's file, not alice's
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(shm="x"), "fail"),
+    ("lg.owner", "ryzen-5950x", {"lg": True}, m_none, "fail"),
+    ("lg.owner", "ryzen-5950x", {}, m_lg(), "absent"),
     # firmware, TPM, SELinux
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011), "warn"),
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011 + MS2023), "pass"),
@@ -329,6 +370,10 @@ def conf_for(opts):
                                 rombar=opts.get("rombar", "yes"))
     if opts.get("hook"):
         text += f"[hook h]\nwhen = start\ncommand = {opts['hook']}\n"
+    if opts.get("input"):
+        text += "[input]\nevdev = /dev/input/by-id/usb-K-event-kbd\n"
+    if opts.get("lg"):
+        text += "[looking-glass]\nuser = alice\n"
     if opts.get("extra"):
         text += f"[qemu]\nextra = {opts['extra']}\n"
     return text

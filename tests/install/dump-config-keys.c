@@ -10,11 +10,9 @@
 
 int main(void)
 {
-	const struct config_key *keys;
-	size_t n;
+	const struct config_key *k;
 
-	keys = config_keys_all(&n);
-	for (size_t i = 0; i < n; i++)
-		printf("%s %s\n", section_kind_to_string(keys[i].section), keys[i].name);
+	for (size_t i = 0; (k = config_key_at(i)); i++)
+		printf("%s %s\n", section_kind_to_string(k->section), k->name);
 	return 0;
 }

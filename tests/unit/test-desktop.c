@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The desktop sections: Looking Glass's size formula; and their host side
+ * on a scratch root with real files and device nodes (mknod, as root):
+ * [input] evdev links followed to their node (host_desktop_probe), the
+ * node given to QEMU's user by prepare_desktop() and given back by the
+ * journal's replay, on every path; [looking-glass]'s shm file created
+ * with its owner, mode and size and removed again, /dev/kvmfr0's owner
+ * and mode changed and restored.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "host.h"
+#include "journal.h"
+#include "macro.h"
+#include "plan.h"
+#include "prepare.h"
+
+#define QEMU_UID  4242
+#define QEMU_GID  4243
+#define INPUT_GID 105 /* Debian's "input" group */
+
+struct fixture {
+	char base[64];
+	char root[128]; /* base/root: dev/input/... */
+	int run_fd;	/* base/run: the journal */
+	struct host_root h;
+};
+
+static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	return remove(p);
+}
+
+static void path_of(struct fixture *f, const char *rel, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", f->root, rel);
+}
+
+static void make_node(struct fixture *f, const char *rel, mode_t type, unsigned ma, unsigned mi)
+{
+	char p[256];
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(mknod(p, type | 0660, makedev(ma, mi)), 0);
+	assert_int_equal(chown(p, 0, INPUT_GID), 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char p[256];
+
+	if (geteuid() != 0) {
+		free(f);
+		print_message("not root: mknod and chown need it; skipped\n");
+		return -1;
+	}
+	assert_non_null(f);
+	strcpy(f->base, "/tmp/gamevm-test-desktop-XXXXXX");
+	assert_non_null(mkdtemp(f->base));
+	snprintf(f->root, sizeof(f->root), "%s/root", f->base);
+	assert_int_equal(mkdir(f->root, 0755), 0);
+	for (const char *const *d =
+		     (const char *const[]){ "dev", "dev/input", "dev/input/by-id", "run", NULL };
+	     *d; d++) {
+		path_of(f, *d, p, sizeof(p));
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	make_node(f, "dev/input/event3", S_IFCHR, 13, 67);
+	make_node(f, "dev/input/event4", S_IFCHR, 13, 68);
+	make_node(f, "dev/sda", S_IFBLK, 8, 0);
+	path_of(f, "dev/input/by-id/usb-K-event-kbd", p, sizeof(p));
+	assert_int_equal(symlink("../event3", p), 0);
+	path_of(f, "run", p, sizeof(p));
+	f->run_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(f->run_fd >= 0);
+	f->h = (struct host_root)HOST_ROOT_NULL;
+	assert_int_equal(host_root_open(f->root, &f->h), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	host_root_close(&f->h);
+	close(f->run_fd);
+	nftw(f->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void assert_owner(struct fixture *f, const char *rel, uid_t uid, gid_t gid)
+{
+	char p[256];
+	struct stat st;
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+}
+
+/* The link is followed to the node; its number and owner are what stat says. */
+static void test_probe_evdev(void **state)
+{
+	struct fixture *f = *state;
+	char *paths[] = { (char *)"/dev/input/by-id/usb-K-event-kbd", (char *)"/dev/input/missing",
+			  (char *)"/dev/input/event4", NULL };
+	struct vm_config c = { .input = { .evdev = paths, .n_evdev = 3 } };
+	_cleanup_(host_desktop_done) struct host_desktop d = {};
+
+	assert_int_equal(host_desktop_probe(&f->h, &c, &d), 0);
+	assert_int_equal(d.n_evdevs, 3);
+	assert_int_equal(d.evdevs[0].err, 0);
+	assert_string_equal(d.evdevs[0].node, "input/event3");
+	assert_true(d.evdevs[0].is_chr);
+	assert_int_equal(d.evdevs[0].major, 13);
+	assert_int_equal(d.evdevs[0].minor, 67);
+	assert_int_equal(d.evdevs[0].gid, INPUT_GID);
+	assert_int_equal(d.evdevs[1].err, -ENOENT);
+	assert_null(d.evdevs[1].node);
+	assert_string_equal(d.evdevs[2].node, "input/event4");
+}
+
+static struct prepare_params params(struct fixture *f, const struct vm_config *c,
+				    const struct plan *p)
+{
+	struct prepare_params pp = { .h = &f->h, .c = c, .p = p, .vfio = VFIO_OPTS_INIT };
+
+	pp.vfio.uid = QEMU_UID;
+	pp.vfio.gid = QEMU_GID;
+	return pp;
+}
+
+/* Each node goes to QEMU's user (its group kept) and back by the replay. */
+static void test_evdev_owner_restored(void **state)
+{
+	struct fixture *f = *state;
+	struct plan_evdev ev[] = {
+		{ .path = "/dev/input/by-id/usb-K-event-kbd", .node = (char *)"input/event3" },
+		{ .path = "/dev/input/event4", .node = (char *)"input/event4" },
+	};
+	struct plan p = { .evdevs = ev, .n_evdevs = 2 };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_owner(f, "dev/input/event3", QEMU_UID, INPUT_GID);
+	assert_owner(f, "dev/input/event4", QEMU_UID, INPUT_GID);
+	/* The link itself is not touched. */
+	assert_owner(f, "dev/input/by-id/usb-K-event-kbd", 0, 0);
+	assert_int_equal(j->n_records, 2);
+	assert_int_equal(j->records[0].kind, JOURNAL_CHOWN);
+	assert_string_equal(j->records[0].target, "input/event3");
+	assert_string_equal(j->records[0].old, "0:105");
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
+	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
+	assert_int_equal(journal_pending(j), 0);
+}
+
+/*
+ * gamevm was killed after the change: `gamevm cleanup` reads the journal
+ * back from the run dir and puts the owner back.
+ */
+static void test_evdev_cleanup_after_kill(void **state)
+{
+	struct fixture *f = *state;
+	struct plan_evdev ev[] = { { .path = "/dev/input/event4",
+				     .node = (char *)"input/event4" } };
+	struct plan p = { .evdevs = ev, .n_evdevs = 1 };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	struct journal *j = NULL;
+	_cleanup_(journal_freep) struct journal *again = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	journal_free(j); /* "killed": nothing undone */
+	assert_owner(f, "dev/input/event4", QEMU_UID, INPUT_GID);
+
+	assert_int_equal(journal_open_existing(f->run_fd, &again), 0);
+	assert_int_equal(journal_pending(again), 1);
+	assert_int_equal(prepare_teardown(again, &f->h, NULL, &d), 0);
+	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
+}
+
+/* A node replaced by something else after the plan: refused, nothing changed. */
+static void test_evdev_not_input(void **state)
+{
+	struct fixture *f = *state;
+	struct plan_evdev ev[] = {
+		{ .path = "/dev/input/event3", .node = (char *)"input/event3" },
+		{ .path = "/dev/input/by-id/disk", .node = (char *)"sda" },
+		{ .path = "/dev/input/event4", .node = (char *)"input/event4" },
+	};
+	struct plan p = { .evdevs = ev, .n_evdevs = 3 };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -ENOTTY);
+	assert_owner(f, "dev/sda", 0, INPUT_GID);
+	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "is not an input device"));
+	/* What was done before the refusal is undone by the caller's teardown. */
+	assert_owner(f, "dev/input/event3", QEMU_UID, INPUT_GID);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
+}
+
+/* looking-glass.io, "Determining memory": the sizes its docs list, and the edges. */
+static void test_lg_size(void **state)
+{
+	(void)state;
+	assert_int_equal(plan_lg_size_mib(1920, 1080, false), 32);
+	assert_int_equal(plan_lg_size_mib(2560, 1440, false), 64);
+	assert_int_equal(plan_lg_size_mib(3840, 2160, false), 128);
+	/* HDR frames are 8 bytes a pixel: twice the frame part. */
+	assert_int_equal(plan_lg_size_mib(1920, 1080, true), 64);
+	assert_int_equal(plan_lg_size_mib(3840, 2160, true), 256);
+	/* 2 x 1920x1200x4 = 17.6 MiB + 10 = 27.6: still 32. */
+	assert_int_equal(plan_lg_size_mib(1920, 1200, false), 32);
+	/* Exactly 22 MiB of frames + 10 = 32 MiB: no rounding up past it. */
+	assert_int_equal(plan_lg_size_mib(2048, 1408, false), 32);
+	assert_int_equal(plan_lg_size_mib(2048, 1409, false), 64);
+}
+
+static void assert_file(struct fixture *f, const char *rel, mode_t type, mode_t mode, uid_t uid,
+			gid_t gid, off_t size)
+{
+	char p[256];
+	struct stat st;
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & S_IFMT, type);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	if (size >= 0)
+		assert_int_equal(st.st_size, size);
+}
+
+#define LG_UID 1000
+
+/* device = shm: created as the user's with QEMU's group, 0660, sized; removed after. */
+static void test_lg_shm_created(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0660, LG_UID, QEMU_GID, 32 << 20);
+	assert_int_equal(j->n_records, 1);
+	assert_int_equal(j->records[0].kind, JOURNAL_FILE_CREATED);
+	assert_string_equal(j->records[0].target, "shm/looking-glass");
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* One that appeared since the plan is nobody's to take: refused, left alone, nothing journaled. */
+static void test_lg_shm_appeared(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	assert_int_equal(symlink("/etc/shadow", path), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -EEXIST);
+	assert_int_equal(j->n_records, 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFLNK, 0777, 0, 0, -1);
+}
+
+/* The user's own file (a client made it): group and mode set for QEMU, put back, kept. */
+static void test_lg_shm_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID, .lg_shm_reused = true };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+	int fd;
+
+	path_of(f, "dev/shm", path, sizeof(path));
+	assert_int_equal(mkdir(path, 01777), 0);
+	path_of(f, "dev/shm/looking-glass", path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	assert_int_equal(fchown(fd, LG_UID, LG_UID), 0);
+	close(fd);
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0660, LG_UID, QEMU_GID, 64 << 20);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0600, LG_UID, LG_UID, 64 << 20);
+}
+
+/* device = kvmfr: the node goes to the user and QEMU's group, 0660, and back. */
+static void test_lg_kvmfr(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .lg = true, .lg_kvmfr = true, .lg_size_mib = 64, .lg_uid = LG_UID };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+
+	path_of(f, "dev/kvmfr0", path, sizeof(path));
+	assert_int_equal(mknod(path, S_IFCHR | 0600, makedev(240, 0)), 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_file(f, "dev/kvmfr0", S_IFCHR, 0660, LG_UID, QEMU_GID, -1);
+	assert_int_equal(j->n_records, 2);
+	assert_int_equal(j->records[1].kind, JOURNAL_CHMOD);
+	assert_string_equal(j->records[1].old, "0600");
+	assert_string_equal(j->records[1].new, "0660");
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_file(f, "dev/kvmfr0", S_IFCHR, 0600, 0, 0, -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_lg_size),
+	};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lg_shm_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_shm_appeared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_shm_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_kvmfr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_evdev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evdev_owner_restored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evdev_cleanup_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evdev_not_input, setup, teardown),
+	};
+
+	int r = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
+
+	if (geteuid() != 0) {
+		printf("# the host-side tests need root (mknod, chown): not run\n");
+		return r;
+	}
+	return r + cmocka_run_group_tests_name("host", tests, NULL, NULL);
+}
