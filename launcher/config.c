@@ -15,14 +15,12 @@
  * Relative paths in path keys are resolved against the directory of the
  * config file (config_load() only; config_load_string() has no file and
  * refuses them), and a config file that anyone but root can write is
- * refused when gamevm runs as root.
+ * refused when gamevm runs as root (config-owner.c).
  */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <ini.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -780,127 +778,6 @@ int config_load_string(const char *path, const char *text, struct vm_config **re
 		       struct config_error *err)
 {
 	return config_load_buffer(path, NULL, text, strlen(text), ret, err);
-}
-
-/* "alice (uid 1000)" and "user alice", "root", or "uid 4242" when there is no such user. */
-static void owner_name(uid_t uid, char *buf, size_t size, char *who, size_t who_size)
-{
-	struct passwd pw, *pwp = NULL;
-	char tmp[4096];
-
-	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &pwp) == 0 && pwp) {
-		snprintf(buf, size, uid == 0 ? "%s" : "%s (uid %u)", pw.pw_name, (unsigned)uid);
-		snprintf(who, who_size, "user %s", pw.pw_name);
-	} else {
-		snprintf(buf, size, "uid %u", (unsigned)uid);
-		snprintf(who, who_size, "uid %u", (unsigned)uid);
-	}
-}
-
-static void group_name(gid_t gid, char *buf, size_t size)
-{
-	struct group gr, *grp = NULL;
-	char tmp[4096];
-
-	if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &grp) == 0 && grp)
-		snprintf(buf, size, "group %s", gr.gr_name);
-	else
-		snprintf(buf, size, "group %u", (unsigned)gid);
-}
-
-/* s as one shell word: as is when it is plain, else in single quotes. */
-static char *shell_quote(const char *s)
-{
-	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789/._+-,:@%=";
-	size_t n = 2;
-	char *out, *o;
-
-	if (*s && s[strspn(s, plain)] == 0)
-		return strdup(s);
-	for (const char *p = s; *p; p++)
-		n += *p == '\'' ? 4 : 1;
-	out = o = malloc(n + 1);
-	if (!out)
-		return NULL;
-	*o++ = '\'';
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o++ = '\'';
-	*o = 0;
-	return out;
-}
-
-uid_t config_sudo_uid(void)
-{
-	const char *s = getenv("SUDO_UID");
-	unsigned u;
-
-	if (!s || safe_atou(s, &u) < 0 || u == 0 || u == (unsigned)-1)
-		return (uid_t)-1;
-	return (uid_t)u;
-}
-
-int config_file_check_owner(const char *path, const struct stat *st, uid_t trusted_uid,
-			    char **ret_msg)
-{
-	bool foreign = st->st_uid != 0 && st->st_uid != trusted_uid,
-	     group_w = st->st_mode & S_IWGRP, world_w = st->st_mode & S_IWOTH;
-	_cleanup_free_ char *q = NULL, *who = NULL, *fix = NULL;
-	char owner[256], owner_who[256], group[256];
-	size_t who_len = 0;
-	FILE *f;
-	int r;
-
-	*ret_msg = NULL;
-	if (!foreign && !group_w && !world_w)
-		return 0;
-	q = shell_quote(path);
-	if (!q)
-		return -ENOMEM;
-	owner_name(st->st_uid, owner, sizeof(owner), owner_who, sizeof(owner_who));
-	group_name(st->st_gid, group, sizeof(group));
-
-	f = open_memstream(&who, &who_len);
-	if (!f)
-		return -ENOMEM;
-	if (world_w)
-		fputs("every user", f);
-	else {
-		if (foreign)
-			fputs(owner_who, f);
-		if (foreign && group_w)
-			fputs(" and ", f);
-		if (group_w)
-			fputs(group, f);
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-
-	if (foreign && (group_w || world_w))
-		r = asprintf(&fix, "chown root: %s && chmod go-w %s", q, q);
-	else if (foreign)
-		r = asprintf(&fix, "chown root: %s", q);
-	else
-		r = asprintf(&fix, "chmod go-w %s", q);
-	if (r < 0) {
-		fix = NULL;
-		return -ENOMEM;
-	}
-	if (asprintf(
-		    ret_msg,
-		    "%s: owned by %s with mode %04o, so %s can change it, and gamevm runs as root; expected a file only root can write: %s",
-		    path, owner, (unsigned)(st->st_mode & 07777), who, fix) < 0) {
-		*ret_msg = NULL;
-		return -ENOMEM;
-	}
-	return -EPERM;
 }
 
 /* The absolute directory of the config file, or NULL (relative paths are then refused). */
