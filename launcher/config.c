@@ -163,6 +163,7 @@ static int config_new(const char *path, struct vm_config **ret)
 	c->accel = ACCEL_KVM;
 	c->restart_limit = 3;
 	c->single_gpu_timeout = 10;
+	c->single_gpu_end_sessions = true;
 	c->inhibit_sleep = TRISTATE_AUTO;
 	c->hugepages = HUGEPAGES_NONE;
 	c->memory_node = -1;

@@ -328,13 +328,14 @@ struct vm_config {
 	/* [vm] */
 	char *name;
 	enum accel_mode accel;
-	char *machine;		     /* "q35" (default) or "pc-q35-9.2" */
-	char *qemu_binary;	     /* default "qemu-system-x86_64", looked up in PATH */
-	char *user;		     /* unprivileged user QEMU runs as, NULL = default */
-	char *uuid;		     /* NULL = derived */
-	bool single_gpu;	     /* the passed GPU also drives the host console */
-	char **single_gpu_stop;	     /* units stopped for it, NULL-terminated; NULL = default */
-	unsigned single_gpu_timeout; /* s for programs to close the GPU's nodes (default 10) */
+	char *machine;		      /* "q35" (default) or "pc-q35-9.2" */
+	char *qemu_binary;	      /* default "qemu-system-x86_64", looked up in PATH */
+	char *user;		      /* unprivileged user QEMU runs as, NULL = default */
+	char *uuid;		      /* NULL = derived */
+	bool single_gpu;	      /* the passed GPU also drives the host console */
+	char **single_gpu_stop;	      /* units stopped for it, NULL-terminated; NULL = default */
+	unsigned single_gpu_timeout;  /* s for programs to close the GPU's nodes (default 10) */
+	bool single_gpu_end_sessions; /* end login sessions still holding the GPU (default yes) */
 	enum on_poweroff on_poweroff;
 	enum on_crash on_crash;
 	unsigned restart_limit;	     /* crashes in a row before gamevm gives up (default 3) */

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "handoff.h"
 #include "macro.h"
+#include "strv.h"
 #include "vfio-internal.h"
 
 #define POLL_MS 100
@@ -114,6 +115,11 @@ int handoff_undo_unit(const struct host_root *h, const struct journal_record *re
 
 	if (!systemd_booted(h))
 		return 0;
+	/* A session cannot be started again: the display manager's greeter is back for a login. */
+	if (strncmp(rec->target, "session-", 8) == 0 && strstr(rec->target, ".scope"))
+		return prepare_diag(d, LOG_INFO,
+				    "the login session %s was ended for the VM: log in again",
+				    rec->target);
 	r = systemctl(h, "is-active", rec->target, HANDOFF_UNIT_TIMEOUT_MS, &code, NULL);
 	if (r >= 0 && code == 0)
 		return 0;
@@ -127,6 +133,97 @@ int handoff_undo_unit(const struct host_root *h, const struct journal_record *re
 		return r;
 	}
 	return prepare_diag(d, LOG_INFO, "started %s again", rec->target);
+}
+
+/*
+ * The login session a process belongs to: "session-3.scope" from its
+ * cgroup v2 path "0::/user.slice/user-1000.slice/session-3.scope"; NULL
+ * when it is in none (a system service, or no cgroup v2).
+ */
+static char *session_of(const struct host_root *h, const char *pid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	const char *line, *last;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/cgroup", pid);
+	if (read_full_file_at(h->proc_fd, path, 16384, &buf, NULL) < 0)
+		return NULL;
+	line = strstr(buf, "0::/");
+	if (!line || (line != buf && line[-1] != '\n'))
+		return NULL;
+	len = strcspn(line, "\n");
+	for (last = line + len; last > line && last[-1] != '/'; last--)
+		;
+	if (strncmp(last, "session-", 8) != 0)
+		return NULL;
+	{
+		_cleanup_free_ char *unit = strndup(last, (size_t)(line + len - last));
+
+		if (!unit || !config_unit_name_is_valid(unit) || !strstr(unit, ".scope"))
+			return NULL;
+		return TAKE_PTR(unit);
+	}
+}
+
+/*
+ * A display manager may leave the sessions it started running (GDM keeps
+ * gdm-x-session and the compositor): each login session one of whose
+ * processes still holds the GPU is ended, like 'loginctl terminate-session'.
+ */
+static int end_sessions(const struct host_root *h, struct journal *j,
+			const struct vfio_dev *const *disp, size_t n, const struct handoff_opts *o,
+			struct plan_diags *d)
+{
+	struct strv pids = {}, ended = {};
+	int r = 0;
+
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = vfio_find_holder_pids(h, &disp[i]->addr, &pids);
+	strv_foreach (pid, pids.v) {
+		_cleanup_free_ char *unit = NULL, *out = NULL, *comm = NULL;
+		struct journal_record rec = { .kind = JOURNAL_UNIT, .old = (char *)"active" };
+		char path[64];
+		bool seen = false;
+		int code;
+
+		if (r < 0)
+			break;
+		unit = session_of(h, *pid);
+		strv_foreach (e, ended.v)
+			seen = seen || (unit && streq(*e, unit));
+		if (!unit || seen)
+			continue;
+		strv_push(&ended, unit);
+		/* Its name now: once the session ends, the process is gone. */
+		snprintf(path, sizeof(path), "%s/comm", *pid);
+		(void)read_one_line_at(h->proc_fd, path, &comm);
+		rec.target = unit;
+		r = journal_append(j, &rec, NULL);
+		if (r < 0)
+			break;
+		r = systemctl(h, "stop", unit, o->unit_timeout_ms, &code, &out);
+		if (r >= 0 && code != 0)
+			r = -EIO;
+		if (r < 0) {
+			int q = prepare_diag(
+				d, LOG_ERR,
+				"single-gpu: cannot end the session %s that holds the GPU%s%s: check 'loginctl'",
+				unit, out ? ": " : "", out ? out : "");
+			r = q < 0 ? q : r;
+			break;
+		}
+		r = prepare_diag(
+			d, LOG_INFO,
+			"single-gpu: ended the login session %s (%s, pid %s, held the GPU)", unit,
+			comm ? comm : "?", *pid);
+	}
+	if (r >= 0)
+		r = pids.err < 0 ? pids.err : ended.err;
+	strv_done(&pids);
+	strv_done(&ended);
+	return r;
 }
 
 /* ---- the GPU's nodes ------------------------------------------------------------------- */
@@ -319,6 +416,11 @@ int handoff_prepare(const struct host_root *h, struct journal *j, const struct v
 		return prepare_diag(
 			d, LOG_NOTICE,
 			"single-gpu: no display controller is passed through, so the host's consoles stay as they are");
+	if (opts.end_sessions && systemd_booted(h)) {
+		r = end_sessions(h, j, disp, n_disp, &opts, d);
+		if (r < 0)
+			return r;
+	}
 	r = wait_released(h, disp, n_disp, opts.release_ms, d);
 	if (r < 0)
 		return r;

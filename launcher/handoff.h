@@ -13,7 +13,10 @@
  *   1. stops the units that keep the desktop on the GPU (the display
  *      manager, and with it the sessions it started) that are active, when
  *      systemd runs the host (run/systemd/system);
- *   2. waits up to release_ms for every process to close the display
+ *   2. with end_sessions, ends each login session (session-N.scope) one of
+ *      whose processes still holds a display device's nodes: GDM, for
+ *      one, keeps its sessions (gdm-x-session) alive after its own stop;
+ *      then waits up to release_ms for every process to close the display
  *      devices' DRM nodes, and fails (-EBUSY, naming them) when some still
  *      hold them: unbinding the driver under them could hang in the kernel;
  *   3. unbinds the framebuffer console from its VT consoles
@@ -48,6 +51,7 @@ struct handoff_opts {
 	int release_ms;	    /* how long programs get to close the GPU's nodes */
 	int unit_timeout_ms;
 	int unbind_timeout_ms;
+	bool end_sessions; /* end login sessions still holding the GPU after the units stop */
 };
 
 int handoff_prepare(const struct host_root *h, struct journal *j, const struct vfio_dev *devs,

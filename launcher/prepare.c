@@ -80,6 +80,7 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 		struct handoff_opts ho = {
 			.units = pp->c->single_gpu_stop,
 			.release_ms = (int)pp->c->single_gpu_timeout * 1000,
+			.end_sessions = pp->c->single_gpu_end_sessions,
 		};
 
 		r = handoff_prepare(pp->h, j, ret->devs, ret->n_devs, &ho, d);

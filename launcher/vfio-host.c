@@ -195,7 +195,8 @@ static int scan_pid(const struct host_root *h, const char *pid, char **nodes, st
 	return r;
 }
 
-static int holders_text(const struct host_root *h, char **nodes, char **ret)
+/* pids (may be NULL): each holder's pid, once. */
+static int holders_text(const struct host_root *h, char **nodes, char **ret, struct strv *pids)
 {
 	_cleanup_(closedirp) DIR *proc = NULL;
 	struct strv out = {};
@@ -212,11 +213,15 @@ static int holders_text(const struct host_root *h, char **nodes, char **ret)
 	for (struct dirent *de; (de = readdir(proc));) {
 		unsigned pid;
 
+		size_t before = n_found;
+
 		if (safe_atou(de->d_name, &pid) < 0)
 			continue;
 		r = scan_pid(h, de->d_name, nodes, &out, &n_found);
 		if (r < 0)
 			break;
+		if (pids && n_found > before)
+			strv_push(pids, de->d_name);
 	}
 	if (r == 0 && n_found > HOLDERS_LISTED)
 		strv_pushf(&out, "and %zu more", n_found - HOLDERS_LISTED);
@@ -255,9 +260,27 @@ int vfio_find_holders(const struct host_root *h, const struct pci_addr *a, bool 
 	format_pci_addr(a, addr);
 	r = device_nodes(h, addr, cards_only, &nodes);
 	if (r >= 0)
-		r = holders_text(h, nodes.v, ret);
+		r = holders_text(h, nodes.v, ret, NULL);
 	strv_done(&nodes);
 	return r;
+}
+
+int vfio_find_holder_pids(const struct host_root *h, const struct pci_addr *a,
+			  struct strv *ret_pids)
+{
+	_cleanup_free_ char *text = NULL;
+	struct strv nodes = {};
+	char addr[PCI_ADDR_STRLEN];
+	int r;
+
+	if (h->sys_fd < 0)
+		return 0;
+	format_pci_addr(a, addr);
+	r = device_nodes(h, addr, false, &nodes);
+	if (r >= 0)
+		r = holders_text(h, nodes.v, &text, ret_pids);
+	strv_done(&nodes);
+	return r < 0 ? r : ret_pids->err;
 }
 
 /* ---- the host display ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "strv.h"
 #include "vfio.h"
 
 /*
@@ -27,3 +28,7 @@ int vfio_read_binding(const struct host_root *h, const char *addr, char **ret_dr
 
 /* A firmware framebuffer's platform device: "efi-framebuffer.0", "simple-framebuffer.0". */
 bool vfio_is_firmware_fb(const char *dev);
+
+/* The pids (decimal strings) of the processes holding a's nodes, appended to ret_pids. */
+int vfio_find_holder_pids(const struct host_root *h, const struct pci_addr *a,
+			  struct strv *ret_pids);

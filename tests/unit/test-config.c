@@ -686,6 +686,7 @@ static void test_single_gpu(void **state)
 	c = load_ok(BASE);
 	assert_null(c->single_gpu_stop);
 	assert_int_equal(c->single_gpu_timeout, 10);
+	assert_true(c->single_gpu_end_sessions);
 	config_free(c);
 	c = load_ok("[vm]\nname = t\nsingle-gpu = yes\n"
 		    "single-gpu-stop = gdm.service  user@1000.service\tsteam.scope\n"

@@ -43,7 +43,8 @@ static const char fake_systemctl[] =
 	"case \"$1\" in\n"
 	"is-active) s=$(cat \"$u\" 2>/dev/null || echo inactive); echo \"$s\"; [ \"$s\" = active ] ;;\n"
 	"stop) echo inactive > \"$u\"\n"
-	"\t[ \"$2\" = display-manager.service ] && rm -rf \"$root/proc/4242\"; exit 0 ;;\n"
+	"\t[ \"$2\" = display-manager.service ] && rm -rf \"$root/proc/4242\"\n"
+	"\t[ \"$2\" = session-2.scope ] && rm -rf \"$root/proc/4300\"; exit 0 ;;\n"
 	"start) echo active > \"$u\"\n"
 	"\tif [ \"$2\" = display-manager.service ]; then\n"
 	"\t\tmkdir -p \"$root/proc/4242/fd\" && echo Xorg > \"$root/proc/4242/comm\" &&\n"
@@ -255,6 +256,55 @@ static void test_still_held(void **state)
 	env_close(&e);
 }
 
+/*
+ * GDM's way: its stop leaves the session's compositor (in session-2.scope)
+ * holding the card; the session is ended, and not started again after.
+ */
+static void test_session_ended(void **state)
+{
+	_cleanup_free_ char *log = NULL, *info = NULL, *con = NULL;
+	struct vfio_dev v[] = { dev("0000:03:00.0") };
+	struct handoff_opts ho = { .release_ms = 2000, .end_sessions = true };
+	struct env e;
+
+	assert_int_equal(fk_mkdirs("proc/4300/fd"), 0);
+	assert_int_equal(fk_put("proc/4300/comm", "gnome-shell\n"), 0);
+	assert_int_equal(
+		fk_put("proc/4300/cgroup", "0::/user.slice/user-1000.slice/session-2.scope\n"), 0);
+	assert_int_equal(fk_symlink("/dev/dri/card0", "proc/4300/fd/20"), 0);
+	/* A system service holding it is no session: left to the wait. */
+	assert_int_equal(fk_put("proc/4242/cgroup", "0::/system.slice/display-manager.service\n"),
+			 0);
+	env_open(&e);
+	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), 0);
+	assert_false(fk_exists("proc/4300"));
+	assert_int_equal(e.j->records[1].kind, JOURNAL_UNIT);
+	assert_string_equal(e.j->records[1].target, "session-2.scope");
+	info = diags_text(&e.d, LOG_INFO);
+	assert_contains(
+		info,
+		"single-gpu: ended the login session session-2.scope (gnome-shell, pid 4300, held the GPU)");
+
+	plan_diags_done(&e.d);
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	free(info);
+	info = diags_text(&e.d, LOG_INFO);
+	assert_contains(info,
+			"the login session session-2.scope was ended for the VM: log in again");
+	log = fk_read_all("systemctl.log");
+	assert_string_equal(log, "is-active display-manager.service\n"
+				 "stop display-manager.service\n"
+				 "stop session-2.scope\n"
+				 "is-active display-manager.service\n"
+				 "start display-manager.service\n");
+	/* Everything back but the session, which is gone for good. */
+	assert_true(fk_exists("proc/4242/fd/12"));
+	assert_false(fk_exists("proc/4300"));
+	con = fk_get("sys/class/vtconsole/vtcon1/bind");
+	assert_string_equal(con, "1");
+	env_close(&e);
+}
+
 /* No systemd: said, and the rest of the handoff still made (Xorg gone by hand). */
 static void test_no_systemd(void **state)
 {
@@ -317,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full_handoff, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_still_held, setup_desktop, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_session_ended, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_no_systemd, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_framebuffer_gone, setup_desktop,
 						teardown_tree),
