@@ -886,6 +886,7 @@ static const struct config_key keys[] = {
 	  .expect = "systemd units separated by blanks, e.g. display-manager.service, or none" },
 	{ SECTION_VM, "single-gpu-timeout", .offset = CFG(single_gpu_timeout), UINT(1, 120) },
 	{ SECTION_VM, "single-gpu-end-sessions", .offset = CFG(single_gpu_end_sessions), BOOL },
+	{ SECTION_VM, "single-gpu-consoles", .offset = CFG(single_gpu_consoles), BOOL },
 	{ SECTION_VM, "on-poweroff", .offset = CFG(on_poweroff), ENUM(on_poweroff_names) },
 	{ SECTION_VM, "on-crash", .offset = CFG(on_crash), ENUM(on_crash_names) },
 	{ SECTION_VM, "restart-limit", .offset = CFG(restart_limit), UINT(1, 100) },

@@ -164,6 +164,7 @@ static int config_new(const char *path, struct vm_config **ret)
 	c->restart_limit = 3;
 	c->single_gpu_timeout = 10;
 	c->single_gpu_end_sessions = true;
+	c->single_gpu_consoles = true;
 	c->inhibit_sleep = TRISTATE_AUTO;
 	c->hugepages = HUGEPAGES_NONE;
 	c->memory_node = -1;

@@ -336,6 +336,7 @@ struct vm_config {
 	char **single_gpu_stop;	      /* units stopped for it, NULL-terminated; NULL = default */
 	unsigned single_gpu_timeout;  /* s for programs to close the GPU's nodes (default 10) */
 	bool single_gpu_end_sessions; /* end login sessions still holding the GPU (default yes) */
+	bool single_gpu_consoles;     /* unbind the framebuffer console (default yes) */
 	enum on_poweroff on_poweroff;
 	enum on_crash on_crash;
 	unsigned restart_limit;	     /* crashes in a row before gamevm gives up (default 3) */

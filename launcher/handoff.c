@@ -424,7 +424,12 @@ int handoff_prepare(const struct host_root *h, struct journal *j, const struct v
 	r = wait_released(h, disp, n_disp, opts.release_ms, d);
 	if (r < 0)
 		return r;
-	r = unbind_consoles(h, j, d);
+	/*
+	 * Opt-out: rebinding fbcon on some NVIDIA hosts hits a kernel NULL
+	 * dereference (bugzilla.kernel.org 216475); their driver's unbind
+	 * works with the console left bound.
+	 */
+	r = opts.keep_consoles ? 0 : unbind_consoles(h, j, d);
 	if (r < 0)
 		return r;
 	return boot_vga ? unbind_firmware_fbs(h, j, &opts, d) : 0;

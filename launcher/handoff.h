@@ -51,7 +51,8 @@ struct handoff_opts {
 	int release_ms;	    /* how long programs get to close the GPU's nodes */
 	int unit_timeout_ms;
 	int unbind_timeout_ms;
-	bool end_sessions; /* end login sessions still holding the GPU after the units stop */
+	bool end_sessions;  /* end login sessions still holding the GPU after the units stop */
+	bool keep_consoles; /* leave the VT consoles bound (step 3 skipped) */
 };
 
 int handoff_prepare(const struct host_root *h, struct journal *j, const struct vfio_dev *devs,

@@ -81,6 +81,7 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 			.units = pp->c->single_gpu_stop,
 			.release_ms = (int)pp->c->single_gpu_timeout * 1000,
 			.end_sessions = pp->c->single_gpu_end_sessions,
+			.keep_consoles = !pp->c->single_gpu_consoles,
 		};
 
 		r = handoff_prepare(pp->h, j, ret->devs, ret->n_devs, &ho, d);

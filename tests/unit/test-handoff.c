@@ -331,6 +331,24 @@ static void test_no_systemd(void **state)
 	env_close(&e);
 }
 
+/* single-gpu-consoles = no: the consoles stay as they are. */
+static void test_keep_consoles(void **state)
+{
+	_cleanup_free_ char *con = NULL;
+	struct vfio_dev v[] = { dev("0000:03:00.0") };
+	struct handoff_opts ho = { .release_ms = 2000, .keep_consoles = true };
+	struct env e;
+
+	env_open(&e);
+	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), 0);
+	con = fk_get("sys/class/vtconsole/vtcon1/bind");
+	assert_string_equal(con, "1");
+	for (size_t i = 0; i < e.j->n_records; i++)
+		assert_int_not_equal(e.j->records[i].kind, JOURNAL_SYSFS);
+	assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+	env_close(&e);
+}
+
 /* The GPU's driver, back, removed the firmware framebuffer: nothing to rebind. */
 static void test_framebuffer_gone(void **state)
 {
@@ -369,6 +387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_still_held, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_session_ended, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_no_systemd, setup_desktop, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_keep_consoles, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_framebuffer_gone, setup_desktop,
 						teardown_tree),
 		cmocka_unit_test(test_names),
