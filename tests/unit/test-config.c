@@ -510,13 +510,13 @@ static void test_error_unknown_section(void **state)
 	(void)state;
 	expect_error(
 		BASE "[cpus]\n",
-		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
+		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
 	expect_error(
 		BASE "[disks system]\npath = /a.raw\n",
-		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
+		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
 	expect_error(
 		BASE "[storage]\n",
-		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
+		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
 	expect_error(
 		BASE "[disk]\n",
 		"t.conf:7: [disk]: section needs a name; expected [disk NAME], e.g. [disk system]");
@@ -976,6 +976,49 @@ static void test_looking_glass(void **state)
 		"t.conf:9: [looking-glass] device: 'ivshmem' is not valid; expected auto, kvmfr or shm");
 }
 
+/* [audio]: the backend, the sound card, the user; usb needs the xHCI. */
+static void test_audio(void **state)
+{
+	struct vm_config *c;
+
+	(void)state;
+	c = load_ok(BASE);
+	assert_int_equal(c->audio.backend, AUDIO_NONE);
+	assert_int_equal(c->audio.device, AUDIO_DEVICE_HDA);
+	assert_null(c->audio.user);
+	config_free(c);
+
+	c = load_ok(BASE "[audio]\nbackend = pipewire\nuser = alice\n");
+	assert_int_equal(c->audio.backend, AUDIO_PIPEWIRE);
+	assert_string_equal(audio_backend_to_string(c->audio.backend), "pipewire");
+	assert_int_equal(c->audio.device, AUDIO_DEVICE_HDA);
+	assert_string_equal(c->audio.user, "alice");
+	config_free(c);
+
+	c = load_ok(BASE "[audio]\nbackend = pulseaudio\ndevice = usb\nuser = alice\n");
+	assert_int_equal(c->audio.backend, AUDIO_PULSEAUDIO);
+	assert_int_equal(c->audio.device, AUDIO_DEVICE_USB);
+	config_free(c);
+
+	/* backend = none: nothing to reach, no user needed. */
+	c = load_ok(BASE "[audio]\nbackend = none\n");
+	assert_int_equal(c->audio.backend, AUDIO_NONE);
+	config_free(c);
+
+	expect_error(
+		BASE "[audio]\nbackend = pipewire\n",
+		"t.conf:7: [audio] user: missing; expected a Linux user name like alice (lower case, digits, _ and -, at most 32)");
+	expect_error(
+		BASE "[audio]\nbackend = pulse\nuser = alice\n",
+		"t.conf:8: [audio] backend: 'pulse' is not valid; expected none, pulseaudio or pipewire");
+	expect_error(BASE "[audio]\nbackend = pipewire\nuser = alice\ndevice = ac97\n",
+		     "t.conf:10: [audio] device: 'ac97' is not valid; expected hda or usb");
+	expect_error(
+		BASE "[devices]\nusb-controller = no\n[audio]\nbackend = pipewire\nuser = alice\n"
+		     "device = usb\n",
+		"t.conf:12: [audio] device: usb needs the emulated USB controller, and [devices] usb-controller = no (line 8); expected usb-controller = yes, or device = hda");
+}
+
 /* docs/config.md documents every key, under its section's heading. */
 static void test_docs_cover_every_key(void **state)
 {
@@ -1016,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_input),
 		cmocka_unit_test(test_looking_glass),
+		cmocka_unit_test(test_audio),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_unknown_section),
 		cmocka_unit_test(test_error_names),
