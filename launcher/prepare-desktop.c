@@ -205,7 +205,12 @@ static int prepare_audio(const struct prepare_params *pp, struct journal *j, str
 
 int prepare_desktop(const struct prepare_params *pp, struct journal *j, struct plan_diags *d)
 {
-	int r = prepare_evdev(pp, j, d);
+	int r;
+
+	/* No QEMU user to hand anything to: QEMU runs as whoever runs gamevm. */
+	if (pp->vfio.uid == (uid_t)-1 || pp->vfio.gid == (gid_t)-1)
+		return 0;
+	r = prepare_evdev(pp, j, d);
 
 	if (r >= 0)
 		r = prepare_lg(pp, j, d);
