@@ -28,7 +28,7 @@ PACKAGES=(
 	btrfs-progs
 	# tests/integration/test-systemd.py: gamevm@.service under a real systemd
 	systemd-container
-	# tests/integration/test-audio.py: a real PulseAudio server QEMU connects to
+	# tests/integration/test-desktop-vm.py: a real PulseAudio server QEMU connects to
 	pulseaudio pulseaudio-utils
 )
 

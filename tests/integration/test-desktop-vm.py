@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """
-[audio] end to end: a real PulseAudio server run by a desktop user, a VM
-(OVMF under TCG, no disk: the firmware's shell keeps it up) whose QEMU runs
-as the unprivileged QEMU user and connects to that server.
+[audio] and [looking-glass] end to end: a real PulseAudio server run by a
+desktop user, a VM (OVMF under TCG, no disk: the firmware's shell keeps it
+up) whose QEMU runs as the unprivileged QEMU user, connects to that server
+and maps /dev/shm/looking-glass.
 
   - before the start nobody but the desktop user can enter /run/user/UID;
   - while the VM runs, `pactl list clients` (as the desktop user) shows
@@ -11,7 +12,10 @@ as the unprivileged QEMU user and connects to that server.
     copy of the user's cookie that PULSE_COOKIE names;
   - after `gamevm stop` the ACLs of /run/user/UID, its pulse/ and the
     socket are what they were, byte for byte (none), the modes too, and
-    the cookie copy is QEMU's user's alone.
+    the cookie copy is QEMU's user's alone;
+  - /dev/shm/looking-glass exists only while the VM runs: the desktop
+    user's, QEMU's group, 0660, 32 MiB, mapped by QEMU (its
+    /proc/PID/maps); gone after the stop.
 
 Runs as root: creates a user gamevm-audiotest (removed after) and its
 /run/user/UID. Exit 77 = skipped (not root, QEMU, OVMF, PulseAudio or
@@ -31,10 +35,11 @@ SRC = os.environ.get("GAMEVM_SRCDIR", os.path.join(os.path.dirname(__file__), ".
 BUILD = os.environ.get("GAMEVM_BUILDDIR", os.path.join(SRC, "build"))
 GAMEVM = os.environ.get("GAMEVM_BIN", os.path.join(BUILD, "gamevm"))
 
-NAME = "itest-audio"
+NAME = "itest-desktop"
 USER = "gamevm-audiotest"
 ACL = "system.posix_acl_access"
 PA_MODULE = "/usr/lib/x86_64-linux-gnu/qemu/audio-pa.so"
+LG_SHM = "/dev/shm/looking-glass"
 
 
 def skip(msg):
@@ -97,6 +102,10 @@ model = none
 backend = pulseaudio
 device = hda
 user = {user}
+
+[looking-glass]
+device = shm
+user = {user}
 """
 
 
@@ -148,6 +157,17 @@ def test(tmp, pw):
                 return False
 
         wait_for(running, 180, "the VM running", gv, log)
+        qemu_uid = pwd.getpwnam("gamevm").pw_uid
+        qemu_gid = pwd.getpwnam("gamevm").pw_gid
+        st = os.lstat(LG_SHM)
+        check(st.st_uid == pw.pw_uid and st.st_gid == qemu_gid and
+              st.st_mode & 0o7777 == 0o660 and st.st_size == 32 << 20,
+              f"{LG_SHM}: uid {st.st_uid} gid {st.st_gid} mode {oct(st.st_mode)} "
+              f"size {st.st_size}")
+        with open(os.path.join(run, NAME, "status.json")) as f:
+            qemu_pid = json.load(f)["qemu_pid"]
+        with open(f"/proc/{qemu_pid}/maps") as f:
+            check(LG_SHM in f.read(), f"QEMU (pid {qemu_pid}) has not mapped {LG_SHM}")
         during = {p: acl_and_mode(p) for p in paths}
         check(all(a is not None for a, _ in during.values()), f"no ACLs while it runs: {during}")
 
@@ -156,7 +176,6 @@ def test(tmp, pw):
             return "qemu-system-x86_64" in r.stdout and r.stdout
 
         clients = wait_for(qemu_connected, 30, "QEMU among PulseAudio's clients", gv, log)
-        qemu_uid = pwd.getpwnam("gamevm").pw_uid
         check('application.process.user = "gamevm"' in clients or
               f"{qemu_uid}" in clients, f"QEMU not connected as its own user:\n{clients}")
         cookie = os.path.join(run, NAME, "pulse-cookie")
@@ -175,6 +194,8 @@ def test(tmp, pw):
         after = {p: acl_and_mode(p) for p in paths}
         check(after == before, f"not put back: before {before}, after {after}\n{open(log).read()}")
         print("ok   QEMU connected as gamevm through the ACLs; ACLs and modes back after stop")
+        check(not os.path.lexists(LG_SHM), f"{LG_SHM} left after the stop")
+        print("ok   /dev/shm/looking-glass created for the user and QEMU, mapped, removed after")
     finally:
         if gv is not None and gv.poll() is None:
             gv.kill()
@@ -198,6 +219,8 @@ def main():
         pwd.getpwnam("gamevm")
     except KeyError:
         skip("no user gamevm (scripts/deps.sh creates it)")
+    if os.path.lexists(LG_SHM):
+        skip(f"{LG_SHM} exists (a Looking Glass of this host's): not touching it")
     tmp = tempfile.mkdtemp(prefix="gamevm-audio-")
     os.chmod(tmp, 0o755)
     home = os.path.join(tmp, "home")
