@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -338,13 +340,19 @@ static int hex_decode(const char *s, uint8_t *v, size_t size, size_t *ret_n)
 }
 
 /*
- * The path as an O_PATH fd, never through a final symlink, and its
- * /proc/self/fd name: xattrs and chmod of a socket have no fd calls.
+ * The path as an O_PATH fd and its /proc/self/fd name (xattrs and chmod of
+ * a socket have no fd calls). No symlink anywhere on the way: the
+ * directories are the desktop user's, who could otherwise point root's
+ * ACL change at any file of theirs choosing.
  */
 static int open_path(const struct host_root *h, const char *path, struct stat *st, char *proc,
 		     size_t size)
 {
-	int fd = openat(h->root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH,
+	};
+	int fd = (int)syscall(SYS_openat2, h->root_fd, path, &how, sizeof(how));
 
 	if (fd < 0)
 		return NEG_ERRNO();

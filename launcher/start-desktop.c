@@ -5,9 +5,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -17,6 +20,40 @@
 #define COOKIE_FILE "pulse-cookie"
 /* PulseAudio's cookie is 256 bytes. */
 #define COOKIE_MAX 4096
+
+/*
+ * The home directory as the user database says (root's to decide), then
+ * below it no symlink: the user could otherwise have root copy a secret
+ * of someone else's (root's own cookie) to QEMU's user. The file must be
+ * the user's.
+ */
+static int open_cookie(int root_fd, const char *rel, uid_t uid)
+{
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+	const char *tail = strstr(rel, "/.config/pulse/cookie");
+	_cleanup_free_ char *home = NULL;
+	_cleanup_close_ int home_fd = -1;
+	struct stat st;
+	int fd;
+
+	if (!tail)
+		return -EINVAL;
+	home = strndup(rel, (size_t)(tail - rel));
+	if (!home)
+		return -ENOMEM;
+	home_fd = openat(root_fd, home, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (home_fd < 0)
+		return NEG_ERRNO();
+	fd = (int)syscall(SYS_openat2, home_fd, tail + 1, &how, sizeof(how));
+	if (fd < 0)
+		return NEG_ERRNO();
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != uid) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
 
 /*
  * A PulseAudio server lets a client of another uid in only with its
@@ -33,8 +70,13 @@ int start_audio_env(struct start *s, struct vm_dirs *d, struct spawn_opts *qemu_
 
 	if (!p->audio || !p->audio_cookie || !s->switch_user)
 		return 0;
-	src = openat(s->l.root.root_fd, p->audio_cookie, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	len = src < 0 ? -1 : read(src, cookie, sizeof(cookie));
+	src = open_cookie(s->l.root.root_fd, p->audio_cookie, p->audio_uid);
+	if (src < 0)
+		return log_error_errno(
+			src,
+			"Cannot use the PulseAudio cookie '/%s' (it must be a file of the [audio] user's, reached without symlinks): %m",
+			p->audio_cookie);
+	len = read(src, cookie, sizeof(cookie));
 	if (len < 0)
 		return log_error_errno(NEG_ERRNO(), "Cannot read the PulseAudio cookie '/%s': %m",
 				       p->audio_cookie);

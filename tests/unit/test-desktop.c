@@ -543,6 +543,41 @@ static void test_audio_acl(void **state)
 	close(lfd);
 }
 
+/*
+ * The runtime dir is the desktop user's: a symlink in it (pulse -> a
+ * directory of someone else's) must not lead root's ACL change there.
+ */
+static void test_audio_acl_symlink(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .audio = true,
+			  .audio_uid = AUDIO_UID,
+			  .audio_socket = (char *)"/run/user/1000/pulse/native" };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	uint8_t buf[256];
+	char path[256];
+	int lfd;
+
+	mkdir_owned(f, "run/user", 0755, 0);
+	mkdir_owned(f, "run/user/1000", 0700, AUDIO_UID);
+	mkdir_owned(f, "victim", 0700, 0);
+	lfd = listen_at(f, "victim/native");
+	path_of(f, "run/user/1000/pulse", path, sizeof(path));
+	assert_int_equal(symlink("../../../victim", path), 0);
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -ELOOP);
+	assert_true(acl_of(f, "victim/native", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_true(acl_of(f, "victim", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_true(acl_of(f, "run/user/1000", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_file(f, "run/user/1000", S_IFDIR, 0700, AUDIO_UID, AUDIO_UID, -1);
+	close(lfd);
+}
+
 /* The user logged out (the runtime dir went away): the undo has nothing left to do. */
 static void test_audio_acl_logged_out(void **state)
 {
@@ -587,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lg_shm_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_kvmfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audio_acl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audio_acl_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audio_acl_logged_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_evdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_owner_restored, setup, teardown),
