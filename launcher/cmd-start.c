@@ -53,6 +53,7 @@ void start_done(struct start *s)
 	vm_load_done(&s->l);
 	plan_done(&s->plan);
 	strv_done(&s->argv);
+	strv_done(&s->qemu_env);
 	free(s->user);
 	journal_free(s->journal);
 	prepare_state_done(&s->prep);
@@ -482,6 +483,9 @@ int verb_start(const struct cli *cl)
 
 	start_child_opts(&s, &qemu_o);
 	qemu_o.argv = s.argv.v;
+	r = start_audio_env(&s, &d, &qemu_o);
+	if (r < 0)
+		return r;
 	r = start_housekeeping_cpus(&s);
 	if (r < 0)
 		return log_error_errno(r, "Out of memory.");

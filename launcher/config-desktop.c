@@ -2,8 +2,9 @@
 /*
  * The desktop sections of the config file: [input] (the host's keyboard and
  * mouse through evdev), [looking-glass] (the guest's frames in shared
- * memory for the host's looking-glass-client). Their keys form a second table after config-keys.c's
- * (config_key_at() walks both), so that file stays one screenful of format.
+ * memory for the host's looking-glass-client), [audio] (a sound card
+ * playing through the desktop user's sound server). Their keys form a second table after
+ * config-keys.c's (config_key_at() walks both), so that file stays one screenful of format.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -116,6 +117,11 @@ static const struct config_key keys[] = {
 	{ SECTION_LOOKING_GLASS, "device", CFG(lg.device), ENUM(lg_device_names) },
 	{ SECTION_LOOKING_GLASS, "user", parse_key_user, offsetof(struct vm_config, lg.user),
 	  .expect = USER_EXPECT },
+
+	{ SECTION_AUDIO, "backend", CFG(audio.backend), ENUM(audio_backend_names) },
+	{ SECTION_AUDIO, "device", CFG(audio.device), ENUM(audio_device_names) },
+	{ SECTION_AUDIO, "user", parse_key_user, offsetof(struct vm_config, audio.user),
+	  .expect = USER_EXPECT },
 };
 
 const struct config_key *config_desktop_keys(size_t *ret_n)
@@ -166,6 +172,18 @@ int config_desktop_check(struct config_parser *p)
 		if (r < 0)
 			return r;
 	}
+	if (c->audio.backend != AUDIO_NONE) {
+		r = require(p, "audio", SECTION_AUDIO, "user");
+		if (r < 0)
+			return r;
+	}
+	/* usb-audio sits on the emulated xHCI: without it there is no bus for it. */
+	if (c->audio.backend != AUDIO_NONE && c->audio.device == AUDIO_DEVICE_USB &&
+	    !c->usb_controller)
+		return config_parser_fail(
+			p, config_key_line(c, "audio", "device"), "audio", "device",
+			"usb needs the emulated USB controller, and [devices] usb-controller = no (line %u); expected usb-controller = yes, or device = hda",
+			config_key_line(c, "devices", "usb-controller"));
 	return 0;
 }
 
@@ -175,6 +193,8 @@ void config_desktop_free(struct vm_config *c)
 	c->input = (struct vm_input){};
 	free(c->lg.user);
 	c->lg.user = NULL;
+	free(c->audio.user);
+	c->audio.user = NULL;
 }
 
 const char *grab_toggle_to_string(enum grab_toggle g)
@@ -185,4 +205,9 @@ const char *grab_toggle_to_string(enum grab_toggle g)
 const char *lg_device_to_string(enum lg_device d)
 {
 	return enum_name_lookup(lg_device_names, (int)d);
+}
+
+const char *audio_backend_to_string(enum audio_backend b)
+{
+	return enum_name_lookup(audio_backend_names, (int)b);
 }

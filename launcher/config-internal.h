@@ -36,6 +36,7 @@ enum section_kind {
 	SECTION_TUNING,
 	SECTION_INPUT, /* config-desktop.c */
 	SECTION_LOOKING_GLASS,
+	SECTION_AUDIO,
 	SECTION_DISK, /* the named ones: [disk NAME] [pci NAME] [net NAME] [hook NAME] */
 	SECTION_PCI,
 	SECTION_NET,
@@ -124,7 +125,7 @@ extern const struct enum_name accel_names[], on_poweroff_names[], on_crash_names
 	display_names[], disk_media_names[], disk_format_names[], disk_bus_names[],
 	disk_cache_names[], disk_aio_names[], disk_discard_names[], net_mode_names[],
 	net_model_names[], hook_when_names[], thp_defrag_names[], grab_toggle_names[],
-	lg_device_names[];
+	lg_device_names[], audio_backend_names[], audio_device_names[];
 
 /* The loader's state, shared with the cross-key checks (config-check.c). */
 struct config_parser {

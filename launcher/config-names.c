@@ -25,6 +25,7 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_TUNING] = "tuning",
 	[SECTION_INPUT] = "input",
 	[SECTION_LOOKING_GLASS] = "looking-glass",
+	[SECTION_AUDIO] = "audio",
 	[SECTION_DISK] = "disk",
 	[SECTION_PCI] = "pci",
 	[SECTION_NET] = "net",
@@ -150,6 +151,14 @@ const struct enum_name grab_toggle_names[] = { { "ctrl-ctrl", GRAB_TOGGLE_CTRL_C
 const struct enum_name lg_device_names[] = {
 	{ "auto", LG_DEVICE_AUTO }, { "kvmfr", LG_DEVICE_KVMFR }, { "shm", LG_DEVICE_SHM }, { 0 }
 };
+
+const struct enum_name audio_backend_names[] = { { "none", AUDIO_NONE },
+						 { "pulseaudio", AUDIO_PULSEAUDIO },
+						 { "pipewire", AUDIO_PIPEWIRE },
+						 { 0 } };
+const struct enum_name audio_device_names[] = { { "hda", AUDIO_DEVICE_HDA },
+						{ "usb", AUDIO_DEVICE_USB },
+						{ 0 } };
 
 static const struct {
 	const char *name, *qemu;

@@ -187,6 +187,25 @@ struct vm_looking_glass {
 	char *user; /* the desktop user who runs the client */
 };
 
+/* [audio] backend: the host's sound server the guest's sound card plays through. */
+enum audio_backend {
+	AUDIO_NONE,
+	AUDIO_PULSEAUDIO,
+	AUDIO_PIPEWIRE, /* through pipewire-pulse's PulseAudio socket */
+};
+
+/* [audio] device: the guest's sound card. */
+enum audio_device {
+	AUDIO_DEVICE_HDA, /* ich9-intel-hda + hda-duplex */
+	AUDIO_DEVICE_USB, /* usb-audio on the emulated xHCI */
+};
+
+struct vm_audio {
+	enum audio_backend backend;
+	enum audio_device device;
+	char *user; /* the desktop user whose sound server QEMU connects to */
+};
+
 /* Guest topology: 0 in a field means "not given". */
 struct vm_topology {
 	unsigned sockets, dies, cores, threads;
@@ -413,6 +432,7 @@ struct vm_config {
 
 	struct vm_input input;
 	struct vm_looking_glass lg;
+	struct vm_audio audio;
 
 	/*
 	 * [tuning]: host changes made while the VM runs and undone after
@@ -468,3 +488,4 @@ const char *watchdog_action_to_string(enum watchdog_action a); /* QEMU's spellin
 const char *thp_defrag_to_string(enum thp_defrag m);	       /* "never", NULL for keep */
 const char *grab_toggle_to_string(enum grab_toggle g);	       /* QEMU's spelling */
 const char *lg_device_to_string(enum lg_device d);
+const char *audio_backend_to_string(enum audio_backend b);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Doctor checks of the desktop sections: [input] evdev devices,
- * [looking-glass] kvmfr's size and the owner of its node or file.
+ * [looking-glass] kvmfr's size and the owner of its node or file; [audio]
+ * QEMU's PulseAudio driver and the user's sound server.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,6 +130,42 @@ static int check_lg(struct doctor *d)
 	return check_lg_owner(d, kvmfr);
 }
 
+static int check_audio(struct doctor *d)
+{
+	const struct host_desktop *hd = &d->f->desktop;
+	const struct vm_audio *a = &d->c->audio;
+	char sock[64];
+	int r;
+
+	if (a->backend == AUDIO_NONE)
+		return 0;
+	if (!hd->qemu_modules)
+		r = doctor_add(
+			d, "audio.qemu-pa", DOCTOR_SKIP, NULL, NULL,
+			"no QEMU module directory found: the drivers are built in, or elsewhere");
+	else if (hd->qemu_audio_pa)
+		r = doctor_add(d, "audio.qemu-pa", DOCTOR_PASS, hd->qemu_module_dir, NULL,
+			       "QEMU's PulseAudio driver is there (audio-pa.so)");
+	else
+		r = doctor_add(d, "audio.qemu-pa", DOCTOR_FAIL, hd->qemu_module_dir,
+			       "apt install qemu-system-gui (Debian, Ubuntu)",
+			       "QEMU's PulseAudio driver (audio-pa.so) is not installed");
+	if (r < 0)
+		return r;
+	if (!hd->audio_user.name)
+		return doctor_add(d, "audio.server", DOCTOR_FAIL, "etc/passwd",
+				  "name the desktop user in [audio] user", "there is no user '%s'",
+				  a->user);
+	snprintf(sock, sizeof(sock), "run/user/%u/pulse/native", (unsigned)hd->audio_user.uid);
+	if (hd->audio_socket.err)
+		return doctor_add(
+			d, "audio.server", DOCTOR_WARN, sock,
+			"log in as the user (or systemctl --user start pipewire-pulse.socket or pulseaudio.socket as that user): gamevm start refuses while it is not running",
+			"%s's sound server is not running (/%s is missing)", a->user, sock);
+	return doctor_add(d, "audio.server", DOCTOR_PASS, sock, NULL,
+			  "%s's sound server listens at /%s", a->user, sock);
+}
+
 int doctor_check_desktop(struct doctor *d)
 {
 	int r;
@@ -136,5 +173,7 @@ int doctor_check_desktop(struct doctor *d)
 	if (!d->c)
 		return 0;
 	r = check_input(d);
-	return r < 0 ? r : check_lg(d);
+	if (r >= 0)
+		r = check_lg(d);
+	return r < 0 ? r : check_audio(d);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Host facts of the desktop sections (see host.h): the [input] evdev nodes,
- * [looking-glass]'s kvmfr module and node, its shm file and its user.
+ * [looking-glass]'s kvmfr module and node, its shm file and its user;
+ * [audio]'s QEMU module, its user and the user's sound server socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -153,15 +154,17 @@ static int probe_evdev(const struct host_root *h, const char *path, struct host_
 	return 0;
 }
 
-static int probe_file(const struct host_root *h, const char *rel, struct host_file *ret)
+/* rel under dir_fd (dev_fd, or root_fd for the other trees) as lstat sees it. */
+static int probe_file_at(const struct host_root *h, int dir_fd, const char *rel,
+			 struct host_file *ret)
 {
 	struct stat st;
 	unsigned ma, mi;
 	int r;
 
 	*ret = (struct host_file){};
-	if (h->dev_fd < 0 || fstatat(h->dev_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		ret->err = h->dev_fd < 0 ? -ENOENT : NEG_ERRNO();
+	if (dir_fd < 0 || fstatat(dir_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret->err = dir_fd < 0 ? -ENOENT : NEG_ERRNO();
 		return 0;
 	}
 	ret->uid = st.st_uid;
@@ -172,7 +175,7 @@ static int probe_file(const struct host_root *h, const char *rel, struct host_fi
 	ret->is_chr = S_ISCHR(st.st_mode);
 	ret->is_reg = S_ISREG(st.st_mode);
 	if (ret->is_reg && !h->is_real) {
-		r = fixture_rdev(h, rel, &ma, &mi);
+		r = dir_fd == h->dev_fd ? fixture_rdev(h, rel, &ma, &mi) : -EBADMSG;
 		if (r == -ENOMEM)
 			return r;
 		if (r >= 0) {
@@ -181,6 +184,11 @@ static int probe_file(const struct host_root *h, const char *rel, struct host_fi
 		}
 	}
 	return 0;
+}
+
+static int probe_file(const struct host_root *h, const char *rel, struct host_file *ret)
+{
+	return probe_file_at(h, h->dev_fd, rel, ret);
 }
 
 /* static_size_mb is "64" or "64,128" (one per device): kvmfr0's is the first. */
@@ -216,6 +224,62 @@ static int probe_lg(const struct host_root *h, const struct vm_config *c, struct
 	return r == -ENOENT || r == -EINVAL ? 0 : r;
 }
 
+/*
+ * Where distributions put QEMU's loadable modules (its configure's
+ * --libdir/qemu); QEMU looks in its build's directory first. A QEMU built
+ * without modules has none of these, and its drivers are built in.
+ */
+static const char *const qemu_module_dirs[] = {
+	"usr/lib/x86_64-linux-gnu/qemu", /* Debian, Ubuntu */
+	"usr/lib64/qemu",		 /* Fedora, openSUSE */
+	"usr/lib/qemu",			 /* Arch */
+	"usr/local/lib/x86_64-linux-gnu/qemu",
+	"usr/local/lib/qemu",
+};
+
+static int probe_audio(const struct host_root *h, const struct vm_config *c, struct host_desktop *d)
+{
+	_cleanup_free_ char *run = NULL, *pulse = NULL, *sock = NULL, *cookie = NULL;
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(qemu_module_dirs); i++) {
+		_cleanup_free_ char *pa = NULL, *alsa = NULL;
+
+		if (asprintf(&pa, "%s/audio-pa.so", qemu_module_dirs[i]) < 0 ||
+		    asprintf(&alsa, "%s/audio-alsa.so", qemu_module_dirs[i]) < 0)
+			return -ENOMEM;
+		d->qemu_audio_pa = faccessat(h->root_fd, pa, F_OK, 0) == 0;
+		/* Debian's qemu-system-x86 brings audio-alsa and audio-oss, -gui audio-pa. */
+		d->qemu_modules = d->qemu_audio_pa || faccessat(h->root_fd, alsa, F_OK, 0) == 0;
+		if (d->qemu_modules) {
+			d->qemu_module_dir = qemu_module_dirs[i];
+			break;
+		}
+	}
+	r = host_user_lookup(h, c->audio.user, &d->audio_user);
+	if (r == -ENOENT || r == -EINVAL)
+		return 0;
+	if (r < 0)
+		return r;
+	if (asprintf(&run, "run/user/%u", (unsigned)d->audio_user.uid) < 0 ||
+	    asprintf(&pulse, "%s/pulse", run) < 0 || asprintf(&sock, "%s/native", pulse) < 0)
+		return -ENOMEM;
+	r = probe_file_at(h, h->root_fd, run, &d->audio_runtime);
+	if (r >= 0)
+		r = probe_file_at(h, h->root_fd, pulse, &d->audio_pulse);
+	if (r >= 0)
+		r = probe_file_at(h, h->root_fd, sock, &d->audio_socket);
+	if (r < 0)
+		return r;
+	d->audio_cookie.err = -ENOENT;
+	if (d->audio_user.home && d->audio_user.home[0] == '/' && d->audio_user.home[1]) {
+		if (asprintf(&cookie, "%s/.config/pulse/cookie", d->audio_user.home + 1) < 0)
+			return -ENOMEM;
+		r = probe_file_at(h, h->root_fd, cookie, &d->audio_cookie);
+	}
+	return r;
+}
+
 int host_desktop_probe(const struct host_root *h, const struct vm_config *c,
 		       struct host_desktop *ret)
 {
@@ -238,6 +302,11 @@ int host_desktop_probe(const struct host_root *h, const struct vm_config *c,
 		if (r < 0)
 			return r;
 	}
+	if (c->audio.backend != AUDIO_NONE) {
+		r = probe_audio(h, c, &d);
+		if (r < 0)
+			return r;
+	}
 	host_desktop_done(ret);
 	*ret = d;
 	d = (struct host_desktop){};
@@ -252,5 +321,6 @@ void host_desktop_done(struct host_desktop *d)
 		free(d->evdevs[i].node);
 	free(d->evdevs);
 	host_user_done(&d->lg_user);
+	host_user_done(&d->audio_user);
 	*d = (struct host_desktop){};
 }

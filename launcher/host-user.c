@@ -24,6 +24,7 @@ void host_user_done(struct host_user *u)
 	if (!u)
 		return;
 	free(u->name);
+	free(u->home);
 	free(u->groups);
 	*u = (struct host_user){};
 }
@@ -80,6 +81,9 @@ static int lookup_files(const struct host_root *h, const char *name, struct host
 			continue;
 		u->uid = p->pw_uid;
 		u->gid = p->pw_gid;
+		u->home = strdup(p->pw_dir ? p->pw_dir : "");
+		if (!u->home)
+			return -ENOMEM;
 		found = true;
 		break;
 	}
@@ -115,6 +119,9 @@ static int lookup_nss(const char *name, struct host_user *u)
 		return -ENOENT;
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
+	u->home = strdup(pw.pw_dir ? pw.pw_dir : "");
+	if (!u->home)
+		return -ENOMEM;
 	if (getgrouplist(name, pw.pw_gid, groups, &n) < 0)
 		return -E2BIG;
 	for (int i = 0; i < n; i++) {

@@ -377,6 +377,7 @@ struct host_user {
 	char *name;
 	uid_t uid;
 	gid_t gid;     /* primary group */
+	char *home;    /* home directory, "" when the database has none (host_user_lookup only) */
 	gid_t *groups; /* all, the primary one included */
 	size_t n_groups;
 };
@@ -450,6 +451,14 @@ struct host_desktop {
 	struct host_file kvmfr0;  /* dev/kvmfr0 */
 	struct host_file lg_shm;  /* dev/shm/looking-glass */
 	struct host_user lg_user; /* [looking-glass] user; name NULL when there is no such user */
+	/* [audio], probed when a backend is set */
+	bool qemu_modules;	     /* a QEMU module directory with audio modules (audio-*.so) */
+	bool qemu_audio_pa;	     /* audio-pa.so there (Debian: the qemu-system-gui package) */
+	const char *qemu_module_dir; /* the directory it found, "usr/lib/x86_64-linux-gnu/qemu" */
+	struct host_user audio_user; /* [audio] user; name NULL when there is no such user */
+	/* under root/: run/user/UID, run/user/UID/pulse, its socket native */
+	struct host_file audio_runtime, audio_pulse, audio_socket;
+	struct host_file audio_cookie; /* HOME/.config/pulse/cookie */
 };
 
 /* The host side of c's desktop sections; what is absent is recorded, not an error. */

@@ -40,6 +40,7 @@ static const char *const kind_table[_JOURNAL_KIND_MAX] = {
 	[JOURNAL_PLATFORM_DRIVER] = "platform-driver",
 	[JOURNAL_FILE_CREATED] = "file-created",
 	[JOURNAL_CHMOD] = "chmod",
+	[JOURNAL_ACL] = "acl",
 };
 
 const char *journal_kind_to_string(enum journal_kind k)
@@ -151,6 +152,8 @@ static bool record_valid(const struct journal_record *r)
 		return r->old && r->new;
 	case JOURNAL_FILE_CREATED:
 		return r->new != NULL;
+	case JOURNAL_ACL:
+		return r->old && strchr(r->old, ' ') && r->new;
 	case JOURNAL_DRIVER: {
 		struct pci_addr a;
 

@@ -105,6 +105,13 @@ enum journal_kind {
 	JOURNAL_FILE_CREATED,
 	/* target: path under dev/ ("kvmfr0"); old, new: permission bits in octal ("0600") */
 	JOURNAL_CHMOD,
+	/*
+	 * target: a path under the root itself ("run/user/1000/pulse/native");
+	 * old: "MODE ACL", its permission bits in octal and its
+	 * system.posix_acl_access in hex ("-": none), restored exactly; new:
+	 * the ACL gamevm wrote, in hex.
+	 */
+	JOURNAL_ACL,
 	_JOURNAL_KIND_MAX,
 	_JOURNAL_KIND_INVALID = -EINVAL,
 };
@@ -238,6 +245,25 @@ int journal_chmod_dev(struct journal *j, const struct host_root *h, const char *
 /* A node that is gone counts as restored. */
 int journal_undo_chmod(const struct host_root *h, const struct journal_record *rec,
 		       struct plan_diags *d);
+
+/*
+ * Gives uid the permissions perm (ACL_READ 4, ACL_WRITE 2, ACL_EXECUTE 1)
+ * on path (under the root, not followed when it is a link: -ELOOP) with a
+ * POSIX ACL entry user:UID, the mask widened to let it through; the old
+ * ACL and mode journaled first. Nothing is written when uid has them already.
+ */
+int journal_acl_add_user(struct journal *j, const struct host_root *h, const char *path, uid_t uid,
+			 unsigned perm, bool *ret_changed);
+/* The old ACL (or none) and mode put back; a path that is gone counts as restored. */
+int journal_undo_acl(const struct host_root *h, const struct journal_record *rec,
+		     struct plan_diags *d);
+/*
+ * system.posix_acl_access of ACL (*old_len bytes, old NULL: none, the ACL
+ * mode implies) with user:uid given perm and the mask recomputed; pure.
+ * *ret (malloc'd) NULL when uid has perm already.
+ */
+int acl_xattr_add_user(const uint8_t *old, size_t old_len, mode_t mode, uid_t uid, unsigned perm,
+		       uint8_t **ret, size_t *ret_len);
 
 /* Appends one diagnostic to d (0 or -ENOMEM): for the prepare steps. */
 int prepare_diag(struct plan_diags *d, int level, const char *fmt, ...) _printf_(3, 4);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Plan steps of the desktop sections: [input] (evdev devices, virtio input),
- * [looking-glass] (the IVSHMEM memory: kvmfr or shm, its size and owner).
+ * [looking-glass] (the IVSHMEM memory: kvmfr or shm, its size and owner),
+ * [audio] (QEMU's PulseAudio driver on the desktop user's socket).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -221,12 +222,70 @@ static int plan_input(const struct vm_config *c, const struct host_facts *f, str
 	return 0;
 }
 
+/*
+ * Debian 12's QEMU 7.2 has no pipewire driver (8.1 has), so pipewire goes
+ * through pipewire-pulse's PulseAudio socket like PulseAudio itself: one
+ * driver, one socket path, the same ACLs.
+ */
+static int plan_audio(const struct vm_config *c, const struct host_facts *f, struct plan *p,
+		      struct plan_diags *d)
+{
+	const struct host_desktop *hd = &f->desktop;
+	const char *server =
+		c->audio.backend == AUDIO_PIPEWIRE ? "pipewire-pulse" : "the PulseAudio server";
+	int r;
+
+	if (c->audio.backend == AUDIO_NONE)
+		return 0;
+	p->audio = true;
+	p->audio_usb = c->audio.device == AUDIO_DEVICE_USB;
+	if (hd->qemu_modules && !hd->qemu_audio_pa) {
+		r = plan_diag_key(
+			d, LOG_ERR, c, "audio", "backend", 0,
+			"this QEMU has no PulseAudio driver (no /%s/audio-pa.so; '-audiodev help' says 'module audio-audio-pa not found'): install it (Debian and Ubuntu: apt install qemu-system-gui)",
+			hd->qemu_module_dir);
+		if (r < 0)
+			return r;
+	}
+	if (!hd->audio_user.name)
+		return plan_diag_key(
+			d, LOG_ERR, c, "audio", "user", 0,
+			"there is no user '%s' on this host ('getent passwd %s' finds none): name the desktop user whose sound server the guest plays through",
+			c->audio.user, c->audio.user);
+	p->audio_uid = hd->audio_user.uid;
+	if (asprintf(&p->audio_socket, "/run/user/%u/pulse/native", (unsigned)p->audio_uid) < 0) {
+		p->audio_socket = NULL;
+		return -ENOMEM;
+	}
+	if (hd->audio_cookie.err == 0 && hd->audio_cookie.is_reg) {
+		if (asprintf(&p->audio_cookie, "%s/.config/pulse/cookie", hd->audio_user.home + 1) <
+		    0) {
+			p->audio_cookie = NULL;
+			return -ENOMEM;
+		}
+	}
+	/*
+	 * Not an error here: the user may log in before the VM starts; gamevm
+	 * start refuses while it is missing (QEMU would exit at once).
+	 */
+	if (hd->audio_socket.err)
+		return plan_diag_key(
+			d, LOG_WARNING, c, "audio", "user", 0,
+			"%s of %s is not running ('%s' is missing): the VM starts only once it runs; log in as %s (or start it: systemctl --user start %s)",
+			server, c->audio.user, p->audio_socket, c->audio.user,
+			c->audio.backend == AUDIO_PIPEWIRE ? "pipewire-pulse.socket"
+							   : "pulseaudio.socket");
+	return 0;
+}
+
 int plan_desktop(const struct vm_config *c, const struct host_facts *f, struct plan *p,
 		 struct plan_diags *d)
 {
 	int r = plan_input(c, f, p, d);
 
-	return r < 0 ? r : plan_lg(c, f, p, d);
+	if (r >= 0)
+		r = plan_lg(c, f, p, d);
+	return r < 0 ? r : plan_audio(c, f, p, d);
 }
 
 void plan_desktop_ports(const struct vm_config *c, struct plan *p, unsigned *n)
@@ -246,4 +305,8 @@ void plan_desktop_done(struct plan *p)
 	free(p->evdevs);
 	p->evdevs = NULL;
 	p->n_evdevs = 0;
+	free(p->audio_socket);
+	p->audio_socket = NULL;
+	free(p->audio_cookie);
+	p->audio_cookie = NULL;
 }

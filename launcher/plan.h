@@ -186,6 +186,18 @@ struct plan {
 	unsigned lg_size_mib;
 	uid_t lg_uid; /* [looking-glass] user */
 
+	/*
+	 * [audio]: QEMU's PulseAudio driver on the desktop user's socket
+	 * (PulseAudio's, or pipewire-pulse's), reached through ACL entries on
+	 * its runtime dir (prepare-desktop.c); its auth cookie copied for QEMU.
+	 */
+	bool audio;
+	bool audio_usb;	    /* usb-audio on the xHCI, else ich9-intel-hda + hda-micro */
+	uid_t audio_uid;    /* [audio] user */
+	char *audio_socket; /* "/run/user/1000/pulse/native" */
+	char *audio_cookie; /* the user's cookie under the root ("home/alice/.config/pulse/cookie"),
+			       NULL = none */
+
 	char *qmp_socket; /* gamevm binds it; QEMU gets the listening fd as PLAN_QMP_FD */
 	char *swtpm_socket;
 	char *pid_file; /* unused by the argv: gamevm holds QEMU's pidfd */

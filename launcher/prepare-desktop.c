@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -149,9 +150,69 @@ static int prepare_lg(const struct prepare_params *pp, struct journal *j, struct
 	return lg_owner_mode(pp, j, rel, where, d);
 }
 
+/*
+ * /run/user/UID is 0700: QEMU's user reaches the socket through ACL
+ * entries, x on the two directories (passing, not listing) and rw on the
+ * socket (connect(2) needs write). systemd-logind removes the directory
+ * at logout, ACLs and all.
+ */
+static int prepare_audio(const struct prepare_params *pp, struct journal *j, struct plan_diags *d)
+{
+	const struct plan *p = pp->p;
+	const char *sock;
+	char rel[3][64];
+	struct stat st;
+	int r;
+
+	if (!p->audio || !p->audio_socket)
+		return 0;
+	sock = p->audio_socket + 1;
+	snprintf(rel[0], sizeof(rel[0]), "run/user/%u", (unsigned)p->audio_uid);
+	snprintf(rel[1], sizeof(rel[1]), "run/user/%u/pulse", (unsigned)p->audio_uid);
+	snprintf(rel[2], sizeof(rel[2]), "%s", sock);
+	r = fstatat(pp->h->root_fd, sock, &st, AT_SYMLINK_NOFOLLOW) < 0 ? NEG_ERRNO()
+	    : S_ISSOCK(st.st_mode)					? 0
+									: -ENOTSOCK;
+	if (r < 0) {
+		(void)prepare_diag(
+			d, LOG_ERR,
+			"the sound server of uid %u is not running ('%s' is missing or not a socket): log in as that user (or systemctl --user start pipewire-pulse.socket, or pulseaudio.socket), then start the VM",
+			(unsigned)p->audio_uid, p->audio_socket);
+		return r;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+		bool changed = false;
+		unsigned perm = i + 1 < ELEMENTSOF(rel) ? 1 : 6;
+
+		r = journal_acl_add_user(j, pp->h, rel[i], pp->vfio.uid, perm, &changed);
+		if (r < 0) {
+			(void)prepare_diag(
+				d, LOG_ERR,
+				"cannot let QEMU's user (uid %u) reach '/%s' with an ACL entry: %s%s",
+				(unsigned)pp->vfio.uid, rel[i], strerror(-r),
+				r == -EOPNOTSUPP ? " (the file system has no POSIX ACLs)" : "");
+			return r;
+		}
+		if (changed) {
+			r = prepare_diag(d, LOG_INFO, "'/%s': ACL entry user:%u:%s added", rel[i],
+					 (unsigned)pp->vfio.uid, perm == 1 ? "--x" : "rw-");
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int prepare_desktop(const struct prepare_params *pp, struct journal *j, struct plan_diags *d)
 {
-	int r = prepare_evdev(pp, j, d);
+	int r;
 
-	return r < 0 ? r : prepare_lg(pp, j, d);
+	/* No QEMU user to hand anything to: QEMU runs as whoever runs gamevm. */
+	if (pp->vfio.uid == (uid_t)-1 || pp->vfio.gid == (gid_t)-1)
+		return 0;
+	r = prepare_evdev(pp, j, d);
+
+	if (r >= 0)
+		r = prepare_lg(pp, j, d);
+	return r < 0 ? r : prepare_audio(pp, j, d);
 }

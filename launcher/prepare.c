@@ -145,6 +145,8 @@ int prepare_undo(const struct host_root *h, const struct journal_record *rec, vo
 		return journal_undo_file_created(h, rec, d);
 	case JOURNAL_CHMOD:
 		return journal_undo_chmod(h, rec, d);
+	case JOURNAL_ACL:
+		return journal_undo_acl(h, rec, d);
 	default:
 		return -EINVAL;
 	}

@@ -62,6 +62,8 @@ struct start {
 	cpu_set_t *hk_cpus;
 	size_t hk_cpus_size;
 
+	/* QEMU's environment when it needs more than PATH ([audio]); empty: spawn's default */
+	struct strv qemu_env;
 	bool may_restart;   /* on-crash or on-poweroff = restart */
 	bool poweroff_host; /* the guest powered off and on-poweroff = host-poweroff */
 };
@@ -112,3 +114,11 @@ void start_on_running(void *userdata);
 int start_restore_host(struct start *s);
 void start_poweroff_host(const struct start *s);
 void start_inhibit_sleep(struct start *s);
+
+/*
+ * start-desktop.c. [audio]: a copy of the desktop user's PulseAudio cookie
+ * in the run dir, readable by QEMU's user alone, and QEMU's environment
+ * naming it (PULSE_COOKIE) in s->qemu_env / qemu_o->env. Nothing without
+ * [audio] or without a cookie (pipewire-pulse needs none).
+ */
+int start_audio_env(struct start *s, struct vm_dirs *d, struct spawn_opts *qemu_o);

@@ -12,6 +12,8 @@ PACKAGES=(
 	checkpolicy semodule-utils
 	# the VM stack gamevm drives
 	qemu-system-x86 qemu-utils ovmf swtpm swtpm-tools
+	# [audio]: QEMU's PulseAudio driver (module audio-pa) is in qemu-system-gui
+	qemu-system-gui
 	# tests; clang and its libFuzzer runtime for scripts/fuzz.sh
 	python3 clang-format clang libclang-rt-dev
 	# the lab (tests/lab): its initramfs, depmod/modprobe for the guest kernel
@@ -26,6 +28,8 @@ PACKAGES=(
 	btrfs-progs
 	# tests/integration/test-systemd.py: gamevm@.service under a real systemd
 	systemd-container
+	# tests/integration/test-desktop-vm.py: a real PulseAudio server QEMU connects to
+	pulseaudio pulseaudio-utils
 )
 
 missing=()

@@ -204,6 +204,18 @@ def m_lg(static_mb=None, kvmfr0=None, shm=None):
     return f
 
 
+def m_audio(pa_module=True, socket=True):
+    """alice, QEMU's audio modules (audio-pa.so or not), her sound server's socket (or not)."""
+    def f(root):
+        m_lg()(root)
+        write(root, "usr/lib/x86_64-linux-gnu/qemu/audio-alsa.so", "")
+        if pa_module:
+            write(root, "usr/lib/x86_64-linux-gnu/qemu/audio-pa.so", "")
+        if socket:
+            write(root, "run/user/1000/pulse/native", "")
+    return f
+
+
 CASES = [
     # IOMMU and VFIO
     ("iommu.enabled", "ryzen-5950x", {}, m_none, "pass"),
@@ -339,6 +351,12 @@ CASES = [
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(shm="x"), "fail"),
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_none, "fail"),
     ("lg.owner", "ryzen-5950x", {}, m_lg(), "absent"),
+    # [audio]: QEMU's pa module, the user's sound server
+    ("audio.qemu-pa", "ryzen-5950x", {"audio": True}, m_audio(), "pass"),
+    ("audio.qemu-pa", "ryzen-5950x", {"audio": True}, m_audio(pa_module=False), "fail"),
+    ("audio.qemu-pa", "ryzen-5950x", {}, m_audio(), "absent"),
+    ("audio.server", "ryzen-5950x", {"audio": True}, m_audio(), "pass"),
+    ("audio.server", "ryzen-5950x", {"audio": True}, m_audio(socket=False), "warn"),
     # firmware, TPM, SELinux
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011), "warn"),
     ("firmware.ms_ca_2023", "ryzen-5950x", {}, m_vars(MS2011 + MS2023), "pass"),
@@ -374,6 +392,8 @@ def conf_for(opts):
         text += "[input]\nevdev = /dev/input/by-id/usb-K-event-kbd\n"
     if opts.get("lg"):
         text += "[looking-glass]\nuser = alice\n"
+    if opts.get("audio"):
+        text += "[audio]\nbackend = pipewire\nuser = alice\n"
     if opts.get("extra"):
         text += f"[qemu]\nextra = {opts['extra']}\n"
     return text

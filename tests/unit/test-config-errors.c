@@ -32,7 +32,7 @@
 
 #define SECTIONS                                                                                   \
 	"[vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], "         \
-	"[watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]"
+	"[watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]"
 #define PIN_EXPECT  "one host CPU per vCPU in vCPU order, like 0,16,1,17 or 0-7, or auto"
 #define HK_EXPECT   "host CPUs like 0-7,16-23 or 0,16,1,17, or auto"
 #define NAME_EXPECT "1 to 32 characters from A-Z a-z 0-9 _ -, e.g. win11"

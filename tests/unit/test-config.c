@@ -510,13 +510,13 @@ static void test_error_unknown_section(void **state)
 	(void)state;
 	expect_error(
 		BASE "[cpus]\n",
-		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
+		"t.conf:7: [cpus]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[cpu]'?");
 	expect_error(
 		BASE "[disks system]\npath = /a.raw\n",
-		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
+		"t.conf:7: [disks system]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]; did you mean '[disk system]'?");
 	expect_error(
 		BASE "[storage]\n",
-		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
+		"t.conf:7: [storage]: unknown section; expected [vm], [memory], [cpu], [hyperv], [firmware], [tpm], [smbios], [clock], [power], [watchdog], [devices], [qemu], [tuning], [input], [looking-glass], [audio], [disk NAME], [pci NAME], [net NAME] or [hook NAME]");
 	expect_error(
 		BASE "[disk]\n",
 		"t.conf:7: [disk]: section needs a name; expected [disk NAME], e.g. [disk system]");
@@ -907,110 +907,6 @@ static void test_error_cross_keys(void **state)
 		"t.conf: [vm] name: missing; expected 1 to 32 characters from A-Z a-z 0-9 _ -, e.g. win11");
 }
 
-/* [input]: evdev paths, the toggle keys, virtio input; each wrong value named. */
-static void test_input(void **state)
-{
-	struct vm_config *c;
-
-	(void)state;
-	c = load_ok(BASE);
-	assert_null(c->input.evdev);
-	assert_int_equal(c->input.n_evdev, 0);
-	assert_int_equal(c->input.grab_toggle, GRAB_TOGGLE_CTRL_CTRL);
-	assert_false(c->input.virtio);
-	config_free(c);
-
-	c = load_ok(
-		BASE
-		"[input]\nevdev = /dev/input/by-id/usb-K-event-kbd \t/dev/input/by-id/usb-M-event-mouse\n"
-		"grab-toggle = scrolllock\nvirtio = yes\n");
-	assert_int_equal(c->input.n_evdev, 2);
-	assert_string_equal(c->input.evdev[0], "/dev/input/by-id/usb-K-event-kbd");
-	assert_string_equal(c->input.evdev[1], "/dev/input/by-id/usb-M-event-mouse");
-	assert_null(c->input.evdev[2]);
-	assert_int_equal(c->input.grab_toggle, GRAB_TOGGLE_SCROLLLOCK);
-	assert_string_equal(grab_toggle_to_string(c->input.grab_toggle), "scrolllock");
-	assert_true(c->input.virtio);
-	config_free(c);
-
-	expect_error(
-		BASE "[input]\ngrab-toggle = alt-alt\n",
-		"t.conf:7: [input] evdev: missing; expected device paths under /dev/input/ separated by spaces, e.g. /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd");
-	expect_error(
-		BASE "[input]\nevdev = /dev/sda\n",
-		"t.conf:8: [input] evdev: '/dev/sda' is not a device under /dev/input/; expected paths like /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd ('ls -l /dev/input/by-id/' lists them)");
-	expect_error(
-		BASE "[input]\nevdev = input/event3\n",
-		"t.conf:8: [input] evdev: 'input/event3' is not a device under /dev/input/; expected paths like /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd ('ls -l /dev/input/by-id/' lists them)");
-	expect_error(
-		BASE "[input]\nevdev = /dev/input/../sda\n",
-		"t.conf:8: [input] evdev: '/dev/input/../sda' is not a device under /dev/input/; expected paths like /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd ('ls -l /dev/input/by-id/' lists them)");
-	expect_error(
-		BASE "[input]\nevdev = /dev/input/event3 /dev/input/event3\n",
-		"t.conf:8: [input] evdev: '/dev/input/event3' is listed twice; expected each device once");
-	expect_error(
-		BASE "[input]\nevdev = /dev/input/by-id/a,b\n",
-		"t.conf:8: [input] evdev: '/dev/input/by-id/a,b' has a comma, which QEMU's option syntax would split; expected device paths separated by spaces");
-	expect_error(
-		BASE "[input]\nevdev = /dev/input/event3\ngrab-toggle = ctrl-alt\n",
-		"t.conf:9: [input] grab-toggle: 'ctrl-alt' is not valid; expected ctrl-ctrl, alt-alt, shift-shift, meta-meta, scrolllock or ctrl-scrolllock");
-	expect_error(BASE "[input]\nevdev = /dev/input/event3\nvirtio = maybe\n",
-		     "t.conf:9: [input] virtio: 'maybe' is not valid; expected yes or no");
-	expect_error(
-		BASE "[devices]\nevdev = /dev/input/event3\n",
-		"t.conf:8: [devices] evdev: unknown key in this section; expected it in [input]");
-}
-
-/* [looking-glass]: on with the section, its defaults, the user required. */
-static void test_looking_glass(void **state)
-{
-	struct vm_config *c;
-
-	(void)state;
-	c = load_ok(BASE);
-	assert_false(c->lg.enabled);
-	assert_int_equal(c->lg.width, 1920);
-	assert_int_equal(c->lg.height, 1080);
-	assert_false(c->lg.hdr);
-	assert_int_equal(c->lg.device, LG_DEVICE_AUTO);
-	assert_null(c->lg.user);
-	config_free(c);
-
-	c = load_ok(BASE "[looking-glass]\nuser = alice\n");
-	assert_true(c->lg.enabled);
-	assert_string_equal(c->lg.user, "alice");
-	config_free(c);
-
-	c = load_ok(BASE "[looking-glass]\nwidth = 3840\nheight = 2160\nhdr = yes\ndevice = kvmfr\n"
-			 "user = alice\n");
-	assert_true(c->lg.enabled);
-	assert_int_equal(c->lg.width, 3840);
-	assert_int_equal(c->lg.height, 2160);
-	assert_true(c->lg.hdr);
-	assert_int_equal(c->lg.device, LG_DEVICE_KVMFR);
-	assert_string_equal(lg_device_to_string(c->lg.device), "kvmfr");
-	config_free(c);
-
-	/* Off: written down but not used, so no user needed. */
-	c = load_ok(BASE "[looking-glass]\nenabled = no\ndevice = shm\n");
-	assert_false(c->lg.enabled);
-	assert_int_equal(c->lg.device, LG_DEVICE_SHM);
-	config_free(c);
-
-	expect_error(
-		BASE "[looking-glass]\nwidth = 2560\n",
-		"t.conf:7: [looking-glass] user: missing; expected a Linux user name like alice (lower case, digits, _ and -, at most 32)");
-	expect_error(
-		BASE "[looking-glass]\nuser = root\n",
-		"t.conf:8: [looking-glass] user: root would give QEMU back every privilege gamevm drops; expected an unprivileged user (the default is gamevm)");
-	expect_error(
-		BASE "[looking-glass]\nuser = alice\nwidth = 100000\n",
-		"t.conf:9: [looking-glass] width: '100000' is not valid; expected a whole number from 640 to 16384");
-	expect_error(
-		BASE "[looking-glass]\nuser = alice\ndevice = ivshmem\n",
-		"t.conf:9: [looking-glass] device: 'ivshmem' is not valid; expected auto, kvmfr or shm");
-}
-
 /* docs/config.md documents every key, under its section's heading. */
 static void test_docs_cover_every_key(void **state)
 {
@@ -1049,8 +945,6 @@ int main(void)
 		cmocka_unit_test(test_tuning),
 		cmocka_unit_test(test_conditional_defaults),
 		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_input),
-		cmocka_unit_test(test_looking_glass),
 		cmocka_unit_test(test_error_unknown_key),
 		cmocka_unit_test(test_error_unknown_section),
 		cmocka_unit_test(test_error_names),

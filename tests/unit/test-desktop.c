@@ -6,7 +6,9 @@
  * node given to QEMU's user by prepare_desktop() and given back by the
  * journal's replay, on every path; [looking-glass]'s shm file created
  * with its owner, mode and size and removed again, /dev/kvmfr0's owner
- * and mode changed and restored.
+ * and mode changed and restored; [audio]'s ACL entries on the sound
+ * server's socket and directories (a connect as QEMU's uid tried before,
+ * during and after) and the old ACLs and modes back byte for byte.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -52,6 +59,16 @@ static void path_of(struct fixture *f, const char *rel, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s", f->root, rel);
 }
 
+/* A socket address for rel: the scratch root is short enough for sun_path. */
+static void sockaddr_of(struct fixture *f, const char *rel, struct sockaddr_un *sa)
+{
+	char p[256];
+
+	path_of(f, rel, p, sizeof(p));
+	assert_true(strlen(p) < sizeof(sa->sun_path));
+	memcpy(sa->sun_path, p, strlen(p) + 1);
+}
+
 static void make_node(struct fixture *f, const char *rel, mode_t type, unsigned ma, unsigned mi)
 {
 	char p[256];
@@ -74,6 +91,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	strcpy(f->base, "/tmp/gamevm-test-desktop-XXXXXX");
 	assert_non_null(mkdtemp(f->base));
+	/* Other uids try the sound server's socket in there (test_audio_acl). */
+	assert_int_equal(chmod(f->base, 0755), 0);
 	snprintf(f->root, sizeof(f->root), "%s/root", f->base);
 	assert_int_equal(mkdir(f->root, 0755), 0);
 	for (const char *const *d =
@@ -369,16 +388,242 @@ static void test_lg_kvmfr(void **state)
 	assert_file(f, "dev/kvmfr0", S_IFCHR, 0600, 0, 0, -1);
 }
 
+/* ---- [audio]: POSIX ACLs -------------------------------------------------------- */
+
+static const uint8_t acl_0700_user4242_x[] = {
+	0x02, 0, 0, 0,			       /* version 2 */
+	0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user::rwx */
+	0x02, 0, 1, 0, 0x92, 0x10, 0,	 0,    /* user:4242:--x */
+	0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group::--- */
+	0x10, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, /* mask::--x */
+	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other::--- */
+};
+
+/* The xattr written by hand, as getfacl/setfacl would have it. */
+static void test_acl_xattr(void **state)
+{
+	uint8_t *acl = NULL, *again = NULL, *more = NULL;
+	size_t n, n2, n3;
+
+	(void)state;
+	assert_int_equal(acl_xattr_add_user(NULL, 0, 040700, 4242, 1, &acl, &n), 0);
+	assert_int_equal(n, sizeof(acl_0700_user4242_x));
+	assert_memory_equal(acl, acl_0700_user4242_x, n);
+	/* Already there: nothing to write. */
+	assert_int_equal(acl_xattr_add_user(acl, n, 040710, 4242, 1, &again, &n2), 0);
+	assert_null(again);
+	/* More permissions for the same user: its entry and the mask widened. */
+	assert_int_equal(acl_xattr_add_user(acl, n, 040710, 4242, 6, &more, &n3), 0);
+	assert_int_equal(n3, n);
+	assert_int_equal(more[12 + 2], 7); /* user:4242:rwx */
+	assert_int_equal(more[28 + 2], 7); /* mask::rwx */
+	/* Not an ACL. */
+	assert_int_equal(
+		acl_xattr_add_user((const uint8_t *)"\x01\0\0\0", 4, 0700, 1, 1, &again, &n2),
+		-EBADMSG);
+	free(acl);
+	free(more);
+}
+
+#define AUDIO_UID 1000
+
+static void mkdir_owned(struct fixture *f, const char *rel, mode_t mode, uid_t uid)
+{
+	char p[256];
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(mkdir(p, mode), 0);
+	assert_int_equal(chmod(p, mode), 0);
+	assert_int_equal(chown(p, uid, uid), 0);
+}
+
+/* A listening socket at rel, as a sound server has it (0666, its user's). */
+static int listen_at(struct fixture *f, const char *rel)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sockaddr_of(f, rel, &sa);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(chmod(sa.sun_path, 0666), 0);
+	assert_int_equal(chown(sa.sun_path, AUDIO_UID, AUDIO_UID), 0);
+	return fd;
+}
+
+/* Whether uid can connect to rel, tried in a child that becomes uid (no capabilities left). */
+static bool can_connect_as(struct fixture *f, const char *rel, uid_t uid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int status;
+	pid_t pid;
+
+	sockaddr_of(f, rel, &sa);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(2);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		_exit(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
+}
+
+static ssize_t acl_of(struct fixture *f, const char *rel, uint8_t *buf, size_t size)
+{
+	char p[256];
+
+	path_of(f, rel, p, sizeof(p));
+	return getxattr(p, "system.posix_acl_access", buf, size);
+}
+
+/*
+ * QEMU's user reaches the desktop user's socket only while the VM runs:
+ * before, no; prepared, yes; torn down, no, with the ACLs (none, and one
+ * set before) and the modes back byte for byte.
+ */
+static void test_audio_acl(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .audio = true,
+			  .audio_uid = AUDIO_UID,
+			  .audio_socket = (char *)"/run/user/1000/pulse/native" };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	_cleanup_free_ uint8_t *pre = NULL;
+	uint8_t before[256], after[256];
+	ssize_t nb, na;
+	size_t npre;
+	char path[256];
+	int lfd;
+
+	mkdir_owned(f, "run/user", 0755, 0);
+	mkdir_owned(f, "run/user/1000", 0700, AUDIO_UID);
+	mkdir_owned(f, "run/user/1000/pulse", 0700, AUDIO_UID);
+	lfd = listen_at(f, "run/user/1000/pulse/native");
+	/* Someone's ACL on the pulse dir already: kept as it was. */
+	assert_int_equal(acl_xattr_add_user(NULL, 0, 0700, 777, 5, &pre, &npre), 0);
+	path_of(f, "run/user/1000/pulse", path, sizeof(path));
+	assert_int_equal(setxattr(path, "system.posix_acl_access", pre, npre, 0), 0);
+	nb = acl_of(f, "run/user/1000/pulse", before, sizeof(before));
+	assert_int_equal(nb, (ssize_t)npre);
+
+	assert_false(can_connect_as(f, "run/user/1000/pulse/native", QEMU_UID));
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	assert_int_equal(j->n_records, 3);
+	assert_int_equal(j->records[0].kind, JOURNAL_ACL);
+	assert_string_equal(j->records[0].target, "run/user/1000");
+	assert_string_equal(j->records[0].old, "0700 -");
+	assert_true(can_connect_as(f, "run/user/1000/pulse/native", QEMU_UID));
+	/* Nobody else: another uid still cannot. */
+	assert_false(can_connect_as(f, "run/user/1000/pulse/native", QEMU_UID + 1));
+	assert_file(f, "run/user/1000", S_IFDIR, 0710, AUDIO_UID, AUDIO_UID, -1);
+
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_false(can_connect_as(f, "run/user/1000/pulse/native", QEMU_UID));
+	assert_true(acl_of(f, "run/user/1000", after, sizeof(after)) < 0 && errno == ENODATA);
+	assert_true(acl_of(f, "run/user/1000/pulse/native", after, sizeof(after)) < 0 &&
+		    errno == ENODATA);
+	na = acl_of(f, "run/user/1000/pulse", after, sizeof(after));
+	assert_int_equal(na, nb);
+	assert_memory_equal(after, before, (size_t)nb);
+	assert_file(f, "run/user/1000", S_IFDIR, 0700, AUDIO_UID, AUDIO_UID, -1);
+	assert_file(f, "run/user/1000/pulse", S_IFDIR, 0750, AUDIO_UID, AUDIO_UID, -1);
+	assert_file(f, "run/user/1000/pulse/native", S_IFSOCK, 0666, AUDIO_UID, AUDIO_UID, -1);
+	close(lfd);
+}
+
+/*
+ * The runtime dir is the desktop user's: a symlink in it (pulse -> a
+ * directory of someone else's) must not lead root's ACL change there.
+ */
+static void test_audio_acl_symlink(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .audio = true,
+			  .audio_uid = AUDIO_UID,
+			  .audio_socket = (char *)"/run/user/1000/pulse/native" };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	uint8_t buf[256];
+	char path[256];
+	int lfd;
+
+	mkdir_owned(f, "run/user", 0755, 0);
+	mkdir_owned(f, "run/user/1000", 0700, AUDIO_UID);
+	mkdir_owned(f, "victim", 0700, 0);
+	lfd = listen_at(f, "victim/native");
+	path_of(f, "run/user/1000/pulse", path, sizeof(path));
+	assert_int_equal(symlink("../../../victim", path), 0);
+
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -ELOOP);
+	assert_true(acl_of(f, "victim/native", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_true(acl_of(f, "victim", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_true(acl_of(f, "run/user/1000", buf, sizeof(buf)) < 0 && errno == ENODATA);
+	assert_file(f, "run/user/1000", S_IFDIR, 0700, AUDIO_UID, AUDIO_UID, -1);
+	close(lfd);
+}
+
+/* The user logged out (the runtime dir went away): the undo has nothing left to do. */
+static void test_audio_acl_logged_out(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p = { .audio = true,
+			  .audio_uid = AUDIO_UID,
+			  .audio_socket = (char *)"/run/user/1000/pulse/native" };
+	struct vm_config c = {};
+	struct prepare_params pp = params(f, &c, &p);
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_(plan_diags_done) struct plan_diags d = {};
+	char path[256];
+	int lfd;
+
+	mkdir_owned(f, "run/user", 0755, 0);
+	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
+	/* No server: refused, nothing changed. */
+	assert_int_equal(prepare_desktop(&pp, j, &d), -ENOENT);
+	assert_int_equal(j->n_records, 0);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "is not running"));
+
+	mkdir_owned(f, "run/user/1000", 0700, AUDIO_UID);
+	mkdir_owned(f, "run/user/1000/pulse", 0700, AUDIO_UID);
+	lfd = listen_at(f, "run/user/1000/pulse/native");
+	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
+	close(lfd);
+	path_of(f, "run/user/1000", path, sizeof(path));
+	assert_int_equal(nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_int_equal(journal_pending(j), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
 		cmocka_unit_test(test_lg_size),
+		cmocka_unit_test(test_acl_xattr),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lg_shm_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_shm_appeared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_shm_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_kvmfr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audio_acl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audio_acl_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audio_acl_logged_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_evdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_owner_restored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evdev_cleanup_after_kill, setup, teardown),
