@@ -3,9 +3,13 @@
  * The desktop sections of the config file: [input] (the host's keyboard and
  * mouse through evdev), [looking-glass] (the guest's frames in shared
  * memory for the host's looking-glass-client), [audio] (a sound card
- * playing through the desktop user's sound server). Their keys form a second table after
- * config-keys.c's (config_key_at() walks both), so that file stays one screenful of format.
+ * playing through the desktop user's sound server), [hook NAME] (programs
+ * run at the VM's start and stop, e.g. to switch the monitor's input), and
+ * the unit names of [vm] single-gpu-stop. Their keys form a second table
+ * after config-keys.c's (config_key_at() walks both), so that file stays
+ * one screenful of format.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +101,172 @@ fail:
 	return r;
 }
 
+/*
+ * [hook NAME] command: words separated by blanks; '...' and "..." keep
+ * blanks inside one word (no escapes, no variables, no globs: nothing is
+ * handed to a shell). The program is an absolute path.
+ */
+static int parse_key_hook_command(const struct config_key *k, void *obj, const char *value,
+				  char **ret_why)
+{
+	struct vm_hook *h = obj;
+	char **argv = NULL;
+	size_t n = 0;
+	const char *p = value;
+	int r = 0;
+
+	for (;;) {
+		_cleanup_free_ char *word = NULL;
+		size_t len = 0;
+		char **v;
+
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		if (n >= CONFIG_MAX_HOOK_ARGS) {
+			r = config_why(ret_why,
+				       "more than %u words; expected a program and a few arguments",
+				       CONFIG_MAX_HOOK_ARGS);
+			goto fail;
+		}
+		word = malloc(strlen(p) + 1);
+		if (!word) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '\'' || *p == '"') {
+				const char *end = strchr(p + 1, *p);
+
+				if (!end) {
+					r = config_why(
+						ret_why,
+						"a %c quote is not closed; expected a closing %c",
+						*p, *p);
+					goto fail;
+				}
+				memcpy(word + len, p + 1, (size_t)(end - p - 1));
+				len += (size_t)(end - p - 1);
+				p = end + 1;
+			} else {
+				word[len++] = *p++;
+			}
+		}
+		word[len] = 0;
+		if (!config_is_printable_ascii(word) && *word) {
+			r = config_why(ret_why,
+				       "a word holds a control character; expected printable text");
+			goto fail;
+		}
+		v = realloc(argv, (n + 2) * sizeof(*argv));
+		if (!v) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		argv = v;
+		argv[n++] = TAKE_PTR(word);
+		argv[n] = NULL;
+	}
+	if (n == 0) {
+		r = config_why(
+			ret_why,
+			"empty; expected a program and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f");
+		goto fail;
+	}
+	if (argv[0][0] != '/') {
+		r = config_why(
+			ret_why,
+			"'%s' is not an absolute path; expected the program's full path (gamevm runs no shell and searches no PATH), e.g. /usr/bin/%s",
+			argv[0], argv[0]);
+		goto fail;
+	}
+	for (char **a = h->argv; a && *a; a++)
+		free(*a);
+	free(h->argv);
+	h->argv = argv;
+	(void)k;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	return r;
+}
+
+#define CONFIG_UNIT_NAME_MAX 255
+#define CONFIG_MAX_UNITS     16
+
+bool config_unit_name_is_valid(const char *s)
+{
+	static const char *const suffixes[] = { ".service", ".target", ".scope" };
+	size_t n = strlen(s);
+
+	/* systemctl would read a leading '-' as an option. */
+	if (n == 0 || n > CONFIG_UNIT_NAME_MAX || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(":_.@-\\", *p))
+			return false;
+	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && streq(s + n - k, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+/* [vm] single-gpu-stop: systemd units, blank-separated; "none" stops none. */
+int parse_key_units(const struct config_key *k, void *obj, const char *value, char **ret_why)
+{
+	char ***field = FIELD(obj, k, char **);
+	_cleanup_free_ char *copy = strdup(value);
+	char **v = calloc(1, sizeof(*v)), *save = NULL;
+	size_t n = 0;
+
+	if (!copy || !v) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		char **nv;
+
+		if (n == 0 && streq(w, "none") && !strtok_r(NULL, " \t", &save))
+			break;
+
+		if (!config_unit_name_is_valid(w) || n >= CONFIG_MAX_UNITS) {
+			int r = n >= CONFIG_MAX_UNITS
+					? config_why(ret_why, "more than %u units",
+						     CONFIG_MAX_UNITS)
+					: config_why(
+						  ret_why,
+						  "'%s' is not a unit name; expected names like display-manager.service, gdm.service or graphical-session.target",
+						  w);
+			for (size_t i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return r;
+		}
+		nv = realloc(v, (n + 2) * sizeof(*v));
+		if (!nv || !(nv[n] = strdup(w))) {
+			v = nv ? nv : v;
+			for (size_t i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	for (char **a = *field; a && *a; a++)
+		free(*a);
+	free(*field);
+	*field = v;
+	return 0;
+}
+
 #define CFG(f)	    .offset = offsetof(struct vm_config, f)
+#define HOOK(f)	    .offset = offsetof(struct vm_hook, f)
 #define BOOL	    .parse = parse_key_bool, .values = config_bool_names
 #define ENUM(t)	    .parse = parse_key_enum, .values = (t)
 #define UINT(a, b)  .parse = parse_key_uint, .min = (a), .max = (b)
@@ -122,6 +291,13 @@ static const struct config_key keys[] = {
 	{ SECTION_AUDIO, "device", CFG(audio.device), ENUM(audio_device_names) },
 	{ SECTION_AUDIO, "user", parse_key_user, offsetof(struct vm_config, audio.user),
 	  .expect = USER_EXPECT },
+
+	{ SECTION_HOOK, "when", HOOK(when), ENUM(hook_when_names) },
+	{ SECTION_HOOK, "command", parse_key_hook_command, offsetof(struct vm_hook, argv),
+	  .expect =
+		  "a program's absolute path and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f" },
+	{ SECTION_HOOK, "timeout", HOOK(timeout_s), UINT(1, 600) },
+	{ SECTION_HOOK, "required", HOOK(required), BOOL },
 };
 
 const struct config_key *config_desktop_keys(size_t *ret_n)

@@ -95,11 +95,14 @@ const struct config_key *config_key_at(size_t i);
 const struct config_key *config_desktop_keys(size_t *ret_n);
 
 /* Value parsers of config-keys.c that config-desktop.c's table uses too. */
+bool config_is_printable_ascii(const char *s);
 int parse_key_bool(const struct config_key *k, void *obj, const char *value, char **ret_why);
 int parse_key_enum(const struct config_key *k, void *obj, const char *value, char **ret_why);
 int parse_key_uint(const struct config_key *k, void *obj, const char *value, char **ret_why);
 int parse_key_user(const struct config_key *k, void *obj, const char *value, char **ret_why);
 extern const struct enum_name config_bool_names[];
+/* config-desktop.c's, for [vm] single-gpu-stop in config-keys.c's table. */
+int parse_key_units(const struct config_key *k, void *obj, const char *value, char **ret_why);
 
 /* "yes or no", "one of none, 2M or 1G", k->expect ...: for "expected %s". */
 int config_key_expect(const struct config_key *k, char **ret);

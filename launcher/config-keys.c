@@ -22,20 +22,19 @@ _Static_assert(sizeof(enum disk_cache) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum on_poweroff) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum on_crash) == sizeof(int), "enum size");
 
-#define SMBIOS_MAX_LEN	 64
-#define FEATURES_MAX	 64
-#define IDENT_MAX_LEN	 64
-#define IFNAME_MAX_LEN	 15 /* IFNAMSIZ - 1 */
-#define DISK_SERIAL_MAX	 20 /* virtio-blk's ID string is 20 bytes */
-#define VENDOR_ID_MAX	 12 /* 3 CPUID registers */
-#define SPINLOCKS_MIN	 4095u
-#define CONFIG_MAX_UNITS 16
+#define SMBIOS_MAX_LEN	64
+#define FEATURES_MAX	64
+#define IDENT_MAX_LEN	64
+#define IFNAME_MAX_LEN	15 /* IFNAMSIZ - 1 */
+#define DISK_SERIAL_MAX 20 /* virtio-blk's ID string is 20 bytes */
+#define VENDOR_ID_MAX	12 /* 3 CPUID registers */
+#define SPINLOCKS_MIN	4095u
 
 /* ---- value syntaxes ---------------------------------------------------- */
 
 #define FIELD(obj, k, type) ((type *)((char *)(obj) + (k)->offset))
 
-static bool is_printable_ascii(const char *s)
+bool config_is_printable_ascii(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
@@ -472,7 +471,7 @@ static int parse_key_vendor_id(const struct config_key *k, void *obj, const char
 			ret_why,
 			"'%s' is %zu characters; expected at most %d (it fills three CPUID registers), e.g. AuthenticAMD",
 			value, strlen(value), VENDOR_ID_MAX);
-	if (!is_printable_ascii(value))
+	if (!config_is_printable_ascii(value))
 		return why_expect(k, value, ret_why);
 	return set_string(k, obj, value);
 }
@@ -507,7 +506,7 @@ static int parse_key_smbios(const struct config_key *k, void *obj, const char *v
 	if (strlen(value) > SMBIOS_MAX_LEN)
 		return config_why(ret_why, "'%s' is %zu characters; expected at most %d", value,
 				  strlen(value), SMBIOS_MAX_LEN);
-	if (!is_printable_ascii(value))
+	if (!config_is_printable_ascii(value))
 		return why_expect(k, value, ret_why);
 	return set_string(k, obj, value);
 }
@@ -579,172 +578,9 @@ static int parse_key_disk_serial(const struct config_key *k, void *obj, const ch
 			ret_why,
 			"'%s' is %zu characters; expected at most %d (the virtio-blk and ATA limit)",
 			value, strlen(value), DISK_SERIAL_MAX);
-	if (!is_printable_ascii(value))
+	if (!config_is_printable_ascii(value))
 		return why_expect(k, value, ret_why);
 	return set_string(k, obj, value);
-}
-
-/*
- * [hook NAME] command: words separated by blanks; '...' and "..." keep
- * blanks inside one word (no escapes, no variables, no globs: nothing is
- * handed to a shell). The program is an absolute path.
- */
-static int parse_key_hook_command(const struct config_key *k, void *obj, const char *value,
-				  char **ret_why)
-{
-	struct vm_hook *h = obj;
-	char **argv = NULL;
-	size_t n = 0;
-	const char *p = value;
-	int r = 0;
-
-	for (;;) {
-		_cleanup_free_ char *word = NULL;
-		size_t len = 0;
-		char **v;
-
-		p += strspn(p, " \t");
-		if (!*p)
-			break;
-		if (n >= CONFIG_MAX_HOOK_ARGS) {
-			r = config_why(ret_why,
-				       "more than %u words; expected a program and a few arguments",
-				       CONFIG_MAX_HOOK_ARGS);
-			goto fail;
-		}
-		word = malloc(strlen(p) + 1);
-		if (!word) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		while (*p && *p != ' ' && *p != '\t') {
-			if (*p == '\'' || *p == '"') {
-				const char *end = strchr(p + 1, *p);
-
-				if (!end) {
-					r = config_why(
-						ret_why,
-						"a %c quote is not closed; expected a closing %c",
-						*p, *p);
-					goto fail;
-				}
-				memcpy(word + len, p + 1, (size_t)(end - p - 1));
-				len += (size_t)(end - p - 1);
-				p = end + 1;
-			} else {
-				word[len++] = *p++;
-			}
-		}
-		word[len] = 0;
-		if (!is_printable_ascii(word) && *word) {
-			r = config_why(ret_why,
-				       "a word holds a control character; expected printable text");
-			goto fail;
-		}
-		v = realloc(argv, (n + 2) * sizeof(*argv));
-		if (!v) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		argv = v;
-		argv[n++] = TAKE_PTR(word);
-		argv[n] = NULL;
-	}
-	if (n == 0) {
-		r = config_why(
-			ret_why,
-			"empty; expected a program and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f");
-		goto fail;
-	}
-	if (argv[0][0] != '/') {
-		r = config_why(
-			ret_why,
-			"'%s' is not an absolute path; expected the program's full path (gamevm runs no shell and searches no PATH), e.g. /usr/bin/%s",
-			argv[0], argv[0]);
-		goto fail;
-	}
-	for (char **a = h->argv; a && *a; a++)
-		free(*a);
-	free(h->argv);
-	h->argv = argv;
-	(void)k;
-	return 0;
-fail:
-	for (size_t i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
-	return r;
-}
-
-#define CONFIG_UNIT_NAME_MAX 255
-
-bool config_unit_name_is_valid(const char *s)
-{
-	static const char *const suffixes[] = { ".service", ".target", ".scope" };
-	size_t n = strlen(s);
-
-	/* systemctl would read a leading '-' as an option. */
-	if (n == 0 || n > CONFIG_UNIT_NAME_MAX || s[0] == '-' || s[0] == '.')
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr(":_.@-\\", *p))
-			return false;
-	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-		size_t k = strlen(suffixes[i]);
-
-		if (n > k && streq(s + n - k, suffixes[i]))
-			return true;
-	}
-	return false;
-}
-
-/* [vm] single-gpu-stop: systemd units, blank-separated; "none" stops none. */
-static int parse_key_units(const struct config_key *k, void *obj, const char *value, char **ret_why)
-{
-	char ***field = FIELD(obj, k, char **);
-	_cleanup_free_ char *copy = strdup(value);
-	char **v = calloc(1, sizeof(*v)), *save = NULL;
-	size_t n = 0;
-
-	if (!copy || !v) {
-		free(v);
-		return -ENOMEM;
-	}
-	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		char **nv;
-
-		if (n == 0 && streq(w, "none") && !strtok_r(NULL, " \t", &save))
-			break;
-
-		if (!config_unit_name_is_valid(w) || n >= CONFIG_MAX_UNITS) {
-			int r = n >= CONFIG_MAX_UNITS
-					? config_why(ret_why, "more than %u units",
-						     CONFIG_MAX_UNITS)
-					: config_why(
-						  ret_why,
-						  "'%s' is not a unit name; expected names like display-manager.service, gdm.service or graphical-session.target",
-						  w);
-			for (size_t i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
-			return r;
-		}
-		nv = realloc(v, (n + 2) * sizeof(*v));
-		if (!nv || !(nv[n] = strdup(w))) {
-			v = nv ? nv : v;
-			for (size_t i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
-			return -ENOMEM;
-		}
-		v = nv;
-		v[++n] = NULL;
-	}
-	for (char **a = *field; a && *a; a++)
-		free(*a);
-	free(*field);
-	*field = v;
-	return 0;
 }
 
 static int parse_key_pci_addr(const struct config_key *k, void *obj, const char *value,
@@ -765,7 +601,7 @@ static int parse_key_ifname(const struct config_key *k, void *obj, const char *v
 			"'%s' is %zu characters; expected a Linux interface name of at most %d",
 			value, strlen(value), IFNAME_MAX_LEN);
 	if (streq(value, ".") || streq(value, "..") || strpbrk(value, "/: \t") ||
-	    !is_printable_ascii(value))
+	    !config_is_printable_ascii(value))
 		return why_expect(k, value, ret_why);
 	return set_string(k, obj, value);
 }
@@ -847,7 +683,6 @@ static int parse_key_extra(const struct config_key *k, void *obj, const char *va
 #define DISK(f)	   offsetof(struct vm_disk, f)
 #define PCI(f)	   offsetof(struct vm_pci, f)
 #define NET(f)	   offsetof(struct vm_net, f)
-#define HOOK(f)	   offsetof(struct vm_hook, f)
 #define BOOL	   .parse = parse_key_bool, .values = config_bool_names
 #define TRISTATE   .parse = parse_key_tristate, .values = tristate_names
 #define ENUM(t)	   .parse = parse_key_enum, .values = (t)
@@ -1030,12 +865,6 @@ static const struct config_key keys[] = {
 	{ SECTION_PCI, "managed", .offset = PCI(managed), BOOL },
 	{ SECTION_PCI, "primary-display", .offset = PCI(primary_display), BOOL },
 
-	{ SECTION_HOOK, "when", .offset = HOOK(when), ENUM(hook_when_names) },
-	{ SECTION_HOOK, "command", parse_key_hook_command, HOOK(argv),
-	  .expect =
-		  "a program's absolute path and its arguments, e.g. /usr/bin/ddcutil setvcp 60 0x0f" },
-	{ SECTION_HOOK, "timeout", .offset = HOOK(timeout_s), UINT(1, 600) },
-	{ SECTION_HOOK, "required", .offset = HOOK(required), BOOL },
 	{ SECTION_NET, "mode", .offset = NET(mode), ENUM(net_mode_names) },
 	{ SECTION_NET, "model", .offset = NET(model), ENUM(net_model_names) },
 	{ SECTION_NET, "bridge", parse_key_ifname, NET(bridge),
