@@ -73,6 +73,11 @@ static int check_same_node(const struct vm_config *c, const struct host_desktop 
 	return 0;
 }
 
+/*
+ * Looking Glass's "Determining memory" (doc/install_libvirt.rst): two frames
+ * of width x height x BPP (4 for SDR, 8 for HDR), plus 10 MiB, rounded up
+ * to a power of two; its table: 1080p 32/64, 1440p 64/128, 2160p 128/256.
+ */
 unsigned plan_lg_size_mib(unsigned width, unsigned height, bool hdr)
 {
 	uint64_t bytes = (uint64_t)width * height * (hdr ? 8 : 4) * 2 + (10ull << 20);

@@ -263,6 +263,9 @@ static void test_lg_size(void **state)
 	/* HDR frames are 8 bytes a pixel: twice the frame part. */
 	assert_int_equal(plan_lg_size_mib(1920, 1080, true), 64);
 	assert_int_equal(plan_lg_size_mib(3840, 2160, true), 256);
+	/* The rest of Looking Glass's table of common values. */
+	assert_int_equal(plan_lg_size_mib(2560, 1440, true), 128);
+	assert_int_equal(plan_lg_size_mib(1920, 1200, true), 64);
 	/* 2 x 1920x1200x4 = 17.6 MiB + 10 = 27.6: still 32. */
 	assert_int_equal(plan_lg_size_mib(1920, 1200, false), 32);
 	/* Exactly 22 MiB of frames + 10 = 32 MiB: no rounding up past it. */
