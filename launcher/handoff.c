@@ -135,36 +135,62 @@ int handoff_undo_unit(const struct host_root *h, const struct journal_record *re
 	return prepare_diag(d, LOG_INFO, "started %s again", rec->target);
 }
 
+/* "KEY=value" of a small file of key lines (a logind state file, proc's status). */
+static bool file_has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == 0))
+			return true;
+	return false;
+}
+
 /*
- * The login session a process belongs to: "session-3.scope" from its
- * cgroup v2 path "0::/user.slice/user-1000.slice/session-3.scope"; NULL
- * when it is in none (a system service, or no cgroup v2).
+ * The login session a process belongs to: "session-3.scope", or NULL. Only
+ * what logind made counts: the process's cgroup v2 path must be exactly
+ * /user.slice/user-UID.slice/session-ID.scope with UID its own real uid,
+ * and logind's record of session ID (run/systemd/sessions/ID) must name
+ * that uid and scope. A user can make cgroups of any name inside their own
+ * user@UID.service; without these checks one holding the GPU there could
+ * have root end someone else's session.
  */
 static char *session_of(const struct host_root *h, const char *pid)
 {
-	_cleanup_free_ char *buf = NULL;
-	char path[64];
-	const char *line, *last;
-	size_t len;
+	_cleanup_free_ char *cg = NULL, *status = NULL, *rec = NULL;
+	char path[64], id[33], want[128], unit[64];
+	const char *line;
+	unsigned uid, real;
+	int end = -1;
 
 	snprintf(path, sizeof(path), "%s/cgroup", pid);
-	if (read_full_file_at(h->proc_fd, path, 16384, &buf, NULL) < 0)
+	if (read_full_file_at(h->proc_fd, path, 16384, &cg, NULL) < 0)
 		return NULL;
-	line = strstr(buf, "0::/");
-	if (!line || (line != buf && line[-1] != '\n'))
+	line = strstr(cg, "0::/user.slice/");
+	if (!line || (line != cg && line[-1] != '\n') ||
+	    sscanf(line, "0::/user.slice/user-%u.slice/session-%32[0-9a-z].scope%n", &uid, id,
+		   &end) != 2 ||
+	    end < 0 || (line[end] != '\n' && line[end] != 0))
 		return NULL;
-	len = strcspn(line, "\n");
-	for (last = line + len; last > line && last[-1] != '/'; last--)
-		;
-	if (strncmp(last, "session-", 8) != 0)
-		return NULL;
-	{
-		_cleanup_free_ char *unit = strndup(last, (size_t)(line + len - last));
 
-		if (!unit || !config_unit_name_is_valid(unit) || !strstr(unit, ".scope"))
-			return NULL;
-		return TAKE_PTR(unit);
-	}
+	snprintf(path, sizeof(path), "%s/status", pid);
+	if (read_full_file_at(h->proc_fd, path, 16384, &status, NULL) < 0)
+		return NULL;
+	line = strstr(status, "\nUid:");
+	if (!line || sscanf(line + 5, "%u", &real) != 1 || real != uid)
+		return NULL;
+
+	snprintf(path, sizeof(path), "run/systemd/sessions/%s", id);
+	if (read_full_file_at(h->root_fd, path, 65536, &rec, NULL) < 0)
+		return NULL;
+	snprintf(unit, sizeof(unit), "session-%s.scope", id);
+	snprintf(want, sizeof(want), "UID=%u", uid);
+	if (!file_has_line(rec, want))
+		return NULL;
+	snprintf(want, sizeof(want), "SCOPE=%s", unit);
+	if (!file_has_line(rec, want) || !config_unit_name_is_valid(unit))
+		return NULL;
+	return strdup(unit);
 }
 
 /*

@@ -271,6 +271,13 @@ static void test_session_ended(void **state)
 	assert_int_equal(fk_put("proc/4300/comm", "gnome-shell\n"), 0);
 	assert_int_equal(
 		fk_put("proc/4300/cgroup", "0::/user.slice/user-1000.slice/session-2.scope\n"), 0);
+	assert_int_equal(
+		fk_put("proc/4300/status", "Name:\tgnome-shell\nUid:\t1000\t1000\t1000\t1000\n"),
+		0);
+	assert_int_equal(fk_mkdirs("run/systemd/sessions"), 0);
+	assert_int_equal(fk_put("run/systemd/sessions/2",
+				"UID=1000\nUSER=alice\nACTIVE=1\nSCOPE=session-2.scope\n"),
+			 0);
 	assert_int_equal(fk_symlink("/dev/dri/card0", "proc/4300/fd/20"), 0);
 	/* A system service holding it is no session: left to the wait. */
 	assert_int_equal(fk_put("proc/4242/cgroup", "0::/system.slice/display-manager.service\n"),
@@ -303,6 +310,52 @@ static void test_session_ended(void **state)
 	con = fk_get("sys/class/vtconsole/vtcon1/bind");
 	assert_string_equal(con, "1");
 	env_close(&e);
+}
+
+/*
+ * A cgroup named like a session inside a user's own delegated subtree, or
+ * one logind does not know, or a process of another uid in it: none of
+ * them is a session gamevm ends; the wait then refuses, naming the holder.
+ */
+static void test_forged_session(void **state)
+{
+	static const char *const cgroups[] = {
+		"0::/user.slice/user-1000.slice/user@1000.service/app.slice/session-7.scope\n",
+		"0::/user.slice/user-1000.slice/session-9.scope\n",
+		"0::/user.slice/user-1001.slice/session-7.scope\n",
+		"0::/user.slice/user-1000.slice/session-7.scope/sub\n",
+		/* The right shape, but logind's session 7 is root's. */
+		"0::/user.slice/user-1000.slice/session-7.scope\n",
+	};
+	struct vfio_dev v[] = { dev("0000:03:00.0") };
+	struct handoff_opts ho = { .release_ms = 200, .end_sessions = true };
+
+	assert_int_equal(fk_mkdirs("proc/4300/fd"), 0);
+	assert_int_equal(fk_put("proc/4300/comm", "evil\n"), 0);
+	assert_int_equal(fk_put("proc/4300/status", "Name:\tevil\nUid:\t1000\t1000\t1000\t1000\n"),
+			 0);
+	assert_int_equal(fk_symlink("/dev/dri/card0", "proc/4300/fd/20"), 0);
+	assert_int_equal(fk_mkdirs("run/systemd/sessions"), 0);
+	/* Session 7 is root's SSH login, the one running gamevm. */
+	assert_int_equal(
+		fk_put("run/systemd/sessions/7", "UID=0\nUSER=root\nSCOPE=session-7.scope\n"), 0);
+	for (size_t i = 0; i < ELEMENTSOF(cgroups); i++) {
+		_cleanup_free_ char *err = NULL, *log = NULL;
+		struct env e;
+
+		assert_int_equal(fk_put("proc/4300/cgroup", cgroups[i]), 0);
+		assert_int_equal(fk_put("units/display-manager.service", "active\n"), 0);
+		env_open(&e);
+		assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), -EBUSY);
+		err = diags_text(&e.d, LOG_ERR);
+		assert_contains(err, "evil (pid 4300, /dev/dri/card0)");
+		log = fk_read_all("systemctl.log");
+		if (strstr(log, "session-"))
+			fail_msg("case %zu: a session was stopped:\n%s", i, log);
+		assert_int_equal(prepare_teardown(e.j, &e.h, NULL, &e.d), 0);
+		env_close(&e);
+		assert_int_equal(fk_put("systemctl.log", ""), 0);
+	}
 }
 
 /* No systemd: said, and the rest of the handoff still made (Xorg gone by hand). */
@@ -386,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_handoff, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_still_held, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_session_ended, setup_desktop, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_forged_session, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_no_systemd, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_keep_consoles, setup_desktop, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_framebuffer_gone, setup_desktop,
