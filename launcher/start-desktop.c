@@ -17,7 +17,7 @@
 #include "macro.h"
 #include "start.h"
 
-#define COOKIE_FILE "pulse-cookie"
+#define COOKIE_FILE VM_PULSE_COOKIE
 /* PulseAudio's cookie is 256 bytes. */
 #define COOKIE_MAX 4096
 
@@ -29,7 +29,8 @@
  */
 static int open_cookie(int root_fd, const char *rel, uid_t uid)
 {
-	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+	/* O_NONBLOCK: a FIFO in its place must not hang root in open(). */
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
 	const char *tail = strstr(rel, "/.config/pulse/cookie");
 	_cleanup_free_ char *home = NULL;
@@ -83,9 +84,16 @@ int start_audio_env(struct start *s, struct vm_dirs *d, struct spawn_opts *qemu_
 	(void)unlinkat(d->run_fd, COOKIE_FILE, 0);
 	dst = openat(d->run_fd, COOKIE_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		     0400);
-	if (dst < 0 || write(dst, cookie, (size_t)len) != len || fchown(dst, s->uid, s->gid) < 0)
-		return log_error_errno(NEG_ERRNO(), "Cannot write '%s/%s': %m", d->run_path,
+	if (dst < 0)
+		return log_error_errno(NEG_ERRNO(), "Cannot create '%s/%s': %m", d->run_path,
 				       COOKIE_FILE);
+	errno = 0;
+	if (write(dst, cookie, (size_t)len) != len || fchown(dst, s->uid, s->gid) < 0) {
+		int r = errno > 0 ? -errno : -EIO;
+
+		(void)unlinkat(d->run_fd, COOKIE_FILE, 0);
+		return log_error_errno(r, "Cannot write '%s/%s': %m", d->run_path, COOKIE_FILE);
+	}
 	if (strv_push(&s->qemu_env,
 		      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0 ||
 	    strv_pushf(&s->qemu_env, "PULSE_COOKIE=%s/%s", d->run_path, COOKIE_FILE) < 0)

@@ -309,6 +309,7 @@ void vm_dirs_close(struct vm_dirs *d)
 			(void)unlinkat(d->run_fd, VM_SWTPM_SOCKET, 0);
 		(void)unlinkat(d->run_fd, VM_STATUS_FILE, 0);
 		(void)unlinkat(d->run_fd, VM_STATUS_TMP, 0);
+		(void)unlinkat(d->run_fd, VM_PULSE_COOKIE, 0);
 	}
 	d->qmp_fd = close_fd(d->qmp_fd);
 	d->swtpm_fd = close_fd(d->swtpm_fd);

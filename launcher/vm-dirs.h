@@ -44,12 +44,14 @@
 
 #include "plan.h"
 
-#define VM_LOCK_FILE	   "lock"
-#define VM_STATUS_FILE	   "status.json"
-#define VM_QMP_SOCKET	   "qmp.sock"
-#define VM_SWTPM_SOCKET	   "swtpm.sock"
-#define VM_QEMU_LOG	   "qemu.log"
-#define VM_SWTPM_LOG	   "swtpm.log"
+#define VM_LOCK_FILE	"lock"
+#define VM_STATUS_FILE	"status.json"
+#define VM_QMP_SOCKET	"qmp.sock"
+#define VM_SWTPM_SOCKET "swtpm.sock"
+#define VM_QEMU_LOG	"qemu.log"
+#define VM_SWTPM_LOG	"swtpm.log"
+/* [audio]: QEMU's copy of the desktop user's PulseAudio cookie, for gamevm's life only. */
+#define VM_PULSE_COOKIE	   "pulse-cookie"
 #define VM_STATUS_MAX_SIZE (256 * 1024)
 
 struct vm_dirs {
