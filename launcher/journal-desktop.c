@@ -51,6 +51,7 @@ int journal_create_dev_file(struct journal *j, const struct host_root *h, const 
 	struct journal_record rec = { .kind = JOURNAL_FILE_CREATED };
 	_cleanup_close_ int fd = -1;
 	char owner[32];
+	unsigned seq;
 	int r;
 
 	if (h->dev_fd < 0)
@@ -61,13 +62,20 @@ int journal_create_dev_file(struct journal *j, const struct host_root *h, const 
 	snprintf(owner, sizeof(owner), "%u:%u", (unsigned)uid, (unsigned)gid);
 	rec.target = (char *)path;
 	rec.new = owner;
-	r = journal_append(j, &rec, NULL);
+	r = journal_append(j, &rec, &seq);
 	if (r < 0)
 		return r;
 	/* Root's 0600 until it has its owner and size, so nobody opens it half made. */
 	fd = openat(h->dev_fd, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NEG_ERRNO();
+	if (fd < 0) {
+		r = NEG_ERRNO();
+		/*
+		 * Someone made it since the check (/dev/shm is everyone's): it
+		 * is theirs, and the undo must not remove it.
+		 */
+		(void)journal_mark_done(j, seq);
+		return r;
+	}
 	if (ftruncate(fd, (off_t)size) < 0 || fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
 		r = NEG_ERRNO();
 		(void)unlinkat(h->dev_fd, path, 0);
@@ -286,14 +294,20 @@ int acl_xattr_add_user(const uint8_t *old, size_t old_len, mode_t mode, uid_t ui
 	if (user == SIZE_MAX)
 		e[user = n++] = (struct acl_entry){ ACL_TAG_USER, 0, (uint32_t)uid };
 	e[user].perm |= (uint16_t)perm;
-	/* The mask lets through what the group class has (setfacl's recalculation). */
-	for (size_t i = 0; i < n; i++)
-		if (e[i].tag == ACL_TAG_USER || e[i].tag == ACL_TAG_GROUP_OBJ ||
-		    e[i].tag == ACL_TAG_GROUP)
-			group_class |= e[i].perm;
-	if (mask == SIZE_MAX)
-		e[mask = n++] = (struct acl_entry){ ACL_TAG_MASK, 0, ACL_ID_UNDEFINED };
-	e[mask].perm = group_class;
+	/*
+	 * A new mask lets through what the group class has (setfacl's
+	 * recalculation); an existing one is only widened by perm, so the
+	 * entries it held back stay held back.
+	 */
+	if (mask == SIZE_MAX) {
+		for (size_t i = 0; i < n; i++)
+			if (e[i].tag == ACL_TAG_USER || e[i].tag == ACL_TAG_GROUP_OBJ ||
+			    e[i].tag == ACL_TAG_GROUP)
+				group_class |= e[i].perm;
+		e[mask = n++] = (struct acl_entry){ ACL_TAG_MASK, group_class, ACL_ID_UNDEFINED };
+	} else {
+		e[mask].perm |= (uint16_t)perm;
+	}
 	qsort(e, n, sizeof(*e), cmp_entry);
 
 	out = malloc(ACL_HEADER_SIZE + n * ACL_ENTRY_SIZE);

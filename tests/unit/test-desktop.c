@@ -402,6 +402,11 @@ static const uint8_t acl_0700_user4242_x[] = {
 	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other::--- */
 };
 
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* The xattr written by hand, as getfacl/setfacl would have it. */
 static void test_acl_xattr(void **state)
 {
@@ -426,6 +431,32 @@ static void test_acl_xattr(void **state)
 		-EBADMSG);
 	free(acl);
 	free(more);
+	/*
+	 * An ACL whose mask holds bob back (user:5000:rwx, mask::r--): adding
+	 * x for 4242 widens the mask by x only, not to bob's rwx.
+	 */
+	{
+		static const uint8_t bob[] = {
+			0x02, 0, 0, 0,			       /* version 2 */
+			0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, /* user::rwx */
+			0x02, 0, 7, 0, 0x88, 0x13, 0,	 0,    /* user:5000:rwx */
+			0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group::--- */
+			0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* mask::r-- */
+			0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other::--- */
+		};
+		uint8_t *w = NULL;
+		size_t nw;
+
+		assert_int_equal(acl_xattr_add_user(bob, sizeof(bob), 040740, 4242, 1, &w, &nw), 0);
+		assert_int_equal(nw, sizeof(bob) + 8);
+		/* user::, user:4242, user:5000, group::, mask::, other:: */
+		assert_int_equal(get_le32(w + 4 + 8 * 1 + 4), 4242);
+		assert_int_equal(w[4 + 8 * 1 + 2], 1);
+		assert_int_equal(w[4 + 8 * 2 + 2], 7);
+		assert_int_equal(w[4 + 8 * 4], 0x10);
+		assert_int_equal(w[4 + 8 * 4 + 2], 5); /* mask::r-x, not rwx */
+		free(w);
+	}
 }
 
 #define AUDIO_UID 1000
