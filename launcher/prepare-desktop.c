@@ -18,18 +18,17 @@
 
 /*
  * QEMU opens each evdev node itself, O_RDWR (ui/input-linux.c), as its
- * unprivileged user; the nodes are root:input 0660. The node goes to the
- * QEMU user for the VM's life and back after: a POSIX ACL would do as
- * well, but udev rewrites ACLs of input nodes on seat changes, and the
- * owner is what the chown journal kind already restores exactly. The
- * group stays, so the host's own readers (libinput through logind, as
- * root) are not affected.
+ * unprivileged user; the nodes are root:input 0660. QEMU's user gets an
+ * ACL entry rw- for the VM's life, put back exactly after (journal kind
+ * acl: the mode and the old ACL). Not the owner: an owner may chmod and
+ * set ACLs itself, and a compromised QEMU could leave the keyboard
+ * readable by everyone after the VM.
  */
 static int prepare_evdev(const struct prepare_params *pp, struct journal *j, struct plan_diags *d)
 {
 	for (size_t i = 0; i < pp->p->n_evdevs; i++) {
 		const struct plan_evdev *e = &pp->p->evdevs[i];
-		char where[512];
+		char where[512], rel[300];
 		bool changed = false;
 		struct stat st;
 		int r;
@@ -57,15 +56,18 @@ static int prepare_evdev(const struct prepare_params *pp, struct journal *j, str
 				e->path, where, HOST_INPUT_MAJOR);
 			return -ENOTTY;
 		}
-		r = journal_chown_dev(j, pp->h, e->node, pp->vfio.uid, st.st_gid, &changed);
+		snprintf(rel, sizeof(rel), "dev/%s", e->node);
+		r = journal_acl_add_user(j, pp->h, rel, pp->vfio.uid, 6, &changed);
 		if (r < 0) {
-			(void)prepare_diag(d, LOG_ERR,
-					   "cannot give '%s' to QEMU's user (uid %u): %s", where,
-					   (unsigned)pp->vfio.uid, strerror(-r));
+			(void)prepare_diag(
+				d, LOG_ERR,
+				"cannot open '%s' to QEMU's user (uid %u, an ACL entry): %s", where,
+				(unsigned)pp->vfio.uid, strerror(-r));
 			return r;
 		}
 		if (changed) {
-			r = prepare_diag(d, LOG_INFO, "'%s' (%s) given to QEMU's user (uid %u)",
+			r = prepare_diag(d, LOG_INFO,
+					 "'%s' (%s) open to QEMU's user (uid %u, an ACL entry rw-)",
 					 e->path, where, (unsigned)pp->vfio.uid);
 			if (r < 0)
 				return r;

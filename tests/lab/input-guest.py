@@ -6,10 +6,10 @@ python3 input-guest.py). A keyboard made with uinput (a real input device
 of the lab's kernel: /dev/input/eventN, character major 13) under a by-id
 name, as udev would give it, is handed to a nested QEMU:
 
-  - while the VM runs the event node belongs to QEMU's user (its group
-    kept), QEMU has it open, and it has grabbed it: a key pressed on the
-    keyboard reaches no other reader of the node;
-  - after `gamevm stop` the node's owner is as before, nobody holds the
+  - while the VM runs the event node has an ACL entry rw- for QEMU's user
+    (owner and group kept), QEMU has it open, and it has grabbed it: a key
+    pressed on the keyboard reaches no other reader of the node;
+  - after `gamevm stop` the node's owner, mode and ACL are as before, nobody holds the
     grab (the same key reaches a reader again) and no journal is left;
   - a by-id name whose device is gone stops the start before anything
     changes, with 'ls -l /dev/input/by-id/' as the fix.
@@ -62,6 +62,23 @@ def make_keyboard():
     raise RuntimeError("the uinput keyboard did not appear")
 
 
+def acl(path):
+    try:
+        return os.getxattr(path, "system.posix_acl_access").hex()
+    except OSError:
+        return None
+
+
+def acl_perm(path, uid):
+    """uid's permission bits in path's ACL, None without an entry."""
+    raw = bytes.fromhex(acl(path) or "")
+    for off in range(4, len(raw) - 7, 8):
+        tag, perm, who = struct.unpack_from("<HHI", raw, off)
+        if tag == 0x02 and who == uid:
+            return perm
+    return None
+
+
 def press(fd):
     for value in (1, 0):
         os.write(fd, struct.pack("llHHi", 0, 0, EV_KEY, KEY_A, value))
@@ -96,6 +113,7 @@ def main():
     os.symlink("../" + os.path.basename(node), BY_ID)
     print(f"keyboard {node}, {BY_ID}")
     before = os.stat(node)
+    before_acl = acl(node)
     check(reaches_reader(kbd, node), "before the VM, a key reaches a reader of the node")
 
     print("== a by-id name without its device: refused, nothing changed")
@@ -113,8 +131,10 @@ def main():
     if check(ok, "the VM runs"):
         st = os.stat(node)
         qemu = sg.qemu_pid()
-        check(st.st_uid == sg.pwd.getpwnam(sg.USER).pw_uid and st.st_gid == before.st_gid,
-              f"{node} is QEMU's user's, its group kept ({st.st_uid}:{st.st_gid})")
+        check((st.st_uid, st.st_gid) == (before.st_uid, before.st_gid),
+              f"{node} keeps its owner ({st.st_uid}:{st.st_gid})")
+        check(acl_perm(node, sg.pwd.getpwnam(sg.USER).pw_uid) == 6,
+              f"{node} has an ACL entry rw- for {sg.USER}")
         fds = [os.readlink(p) for p in glob.glob(f"/proc/{qemu}/fd/*") if os.path.islink(p)]
         check(node in fds, f"QEMU (pid {qemu}) has {node} open")
         check(not reaches_reader(kbd, node), "QEMU grabbed the keyboard: a key reaches no other reader")
@@ -125,6 +145,7 @@ def main():
     st = os.stat(node)
     check((st.st_uid, st.st_gid, st.st_mode) == (before.st_uid, before.st_gid, before.st_mode),
           f"{node} owner and mode as before ({st.st_uid}:{st.st_gid} {oct(st.st_mode)})")
+    check(acl(node) == before_acl, f"{node} ACL as before ({acl(node)})")
     check(reaches_reader(kbd, node), "after the VM, a key reaches a reader again (no grab left)")
     sg.journal_gone("after gamevm stop")
     fcntl.ioctl(kbd, UI_DEV_DESTROY)

@@ -75,6 +75,8 @@ static void make_node(struct fixture *f, const char *rel, mode_t type, unsigned 
 
 	path_of(f, rel, p, sizeof(p));
 	assert_int_equal(mknod(p, type | 0660, makedev(ma, mi)), 0);
+	/* As udev makes them, whatever the umask. */
+	assert_int_equal(chmod(p, 0660), 0);
 	assert_int_equal(chown(p, 0, INPUT_GID), 0);
 }
 
@@ -137,6 +139,35 @@ static void assert_owner(struct fixture *f, const char *rel, uid_t uid, gid_t gi
 	assert_int_equal(st.st_gid, gid);
 }
 
+static void assert_mode(struct fixture *f, const char *rel, mode_t mode)
+{
+	char p[256];
+	struct stat st;
+
+	path_of(f, rel, p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, mode);
+}
+
+/* uid's permission bits in rel's ACL, -1 when it has no entry (or no ACL at all). */
+static int acl_perm_of(struct fixture *f, const char *rel, uid_t uid)
+{
+	uint8_t buf[512];
+	char p[256];
+	ssize_t n;
+
+	path_of(f, rel, p, sizeof(p));
+	n = lgetxattr(p, "system.posix_acl_access", buf, sizeof(buf));
+	if (n < 0)
+		return -1;
+	for (ssize_t off = 4; off + 8 <= n; off += 8)
+		if (buf[off] == 0x02 &&
+		    (uint32_t)(buf[off + 4] | buf[off + 5] << 8 | buf[off + 6] << 16 |
+			       (uint32_t)buf[off + 7] << 24) == uid)
+			return buf[off + 2];
+	return -1;
+}
+
 /* The link is followed to the node; its number and owner are what stat says. */
 static void test_probe_evdev(void **state)
 {
@@ -169,7 +200,7 @@ static struct prepare_params params(struct fixture *f, const struct vm_config *c
 	return pp;
 }
 
-/* Each node goes to QEMU's user (its group kept) and back by the replay. */
+/* Each node gets an ACL entry for QEMU's user (owner and group kept), gone after the replay. */
 static void test_evdev_owner_restored(void **state)
 {
 	struct fixture *f = *state;
@@ -185,17 +216,20 @@ static void test_evdev_owner_restored(void **state)
 
 	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
-	assert_owner(f, "dev/input/event3", QEMU_UID, INPUT_GID);
-	assert_owner(f, "dev/input/event4", QEMU_UID, INPUT_GID);
+	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event3", QEMU_UID), 6);
+	assert_int_equal(acl_perm_of(f, "dev/input/event4", QEMU_UID), 6);
 	/* The link itself is not touched. */
 	assert_owner(f, "dev/input/by-id/usb-K-event-kbd", 0, 0);
 	assert_int_equal(j->n_records, 2);
-	assert_int_equal(j->records[0].kind, JOURNAL_CHOWN);
-	assert_string_equal(j->records[0].target, "input/event3");
-	assert_string_equal(j->records[0].old, "0:105");
+	assert_int_equal(j->records[0].kind, JOURNAL_ACL);
+	assert_string_equal(j->records[0].target, "dev/input/event3");
+	assert_string_equal(j->records[0].old, "0660 -");
 
 	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
-	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event3", QEMU_UID), -1);
+	assert_int_equal(acl_perm_of(f, "dev/input/event4", QEMU_UID), -1);
+	assert_mode(f, "dev/input/event3", 0660);
 	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
 	assert_int_equal(journal_pending(j), 0);
 }
@@ -219,12 +253,13 @@ static void test_evdev_cleanup_after_kill(void **state)
 	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
 	journal_free(j); /* "killed": nothing undone */
-	assert_owner(f, "dev/input/event4", QEMU_UID, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event4", QEMU_UID), 6);
 
 	assert_int_equal(journal_open_existing(f->run_fd, &again), 0);
 	assert_int_equal(journal_pending(again), 1);
 	assert_int_equal(prepare_teardown(again, &f->h, NULL, &d), 0);
-	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event4", QEMU_UID), -1);
+	assert_mode(f, "dev/input/event4", 0660);
 }
 
 /* A node replaced by something else after the plan: refused, nothing changed. */
@@ -248,9 +283,10 @@ static void test_evdev_not_input(void **state)
 	assert_owner(f, "dev/input/event4", 0, INPUT_GID);
 	assert_non_null(strstr(d.v[d.n - 1].msg, "is not an input device"));
 	/* What was done before the refusal is undone by the caller's teardown. */
-	assert_owner(f, "dev/input/event3", QEMU_UID, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event3", QEMU_UID), 6);
+	assert_int_equal(acl_perm_of(f, "dev/input/event4", QEMU_UID), -1);
 	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
-	assert_owner(f, "dev/input/event3", 0, INPUT_GID);
+	assert_int_equal(acl_perm_of(f, "dev/input/event3", QEMU_UID), -1);
 }
 
 /* looking-glass.io, "Determining memory": the sizes its docs list, and the edges. */
