@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -786,21 +787,26 @@ int journal_undo_sysfs_choice(const struct host_root *h, const struct journal_re
 	return prepare_diag(d, LOG_INFO, "'%s' set back to '%s' (was '%s')", where, rec->old, cur);
 }
 
-static int parse_owner(const char *s, uid_t *ret_uid, gid_t *ret_gid)
+/*
+ * "UID:GID", or "UID:GID MODE ACL" as journal_chown_dev writes it: the
+ * permission bits in octal and '-' when the node had no ACL ('+' when it
+ * had one). *ret_mode is (mode_t)-1 and *ret_had_acl true (leave both
+ * alone) for the short form.
+ */
+static int parse_owner_mode(const char *s, uid_t *ret_uid, gid_t *ret_gid, mode_t *ret_mode,
+			    bool *ret_had_acl)
 {
-	_cleanup_free_ char *u = NULL;
-	const char *colon = strchr(s, ':');
-	unsigned uid, gid;
+	unsigned uid, gid, mode = (unsigned)-1;
+	char acl = '+';
+	int n = -1, k;
 
-	if (!colon)
-		return -EINVAL;
-	u = strndup(s, (size_t)(colon - s));
-	if (!u)
-		return -ENOMEM;
-	if (safe_atou(u, &uid) < 0 || safe_atou(colon + 1, &gid) < 0)
+	k = sscanf(s, "%u:%u%n %o %c%n", &uid, &gid, &n, &mode, &acl, &n);
+	if ((k != 2 && k != 4) || n < 0 || s[n] || (k == 4 && (mode > 07777 || !strchr("+-", acl))))
 		return -EINVAL;
 	*ret_uid = (uid_t)uid;
 	*ret_gid = (gid_t)gid;
+	*ret_mode = k == 4 ? (mode_t)mode : (mode_t)-1;
+	*ret_had_acl = acl == '+';
 	return 0;
 }
 
@@ -808,20 +814,31 @@ int journal_chown_dev(struct journal *j, const struct host_root *h, const char *
 		      gid_t gid, bool *ret_changed)
 {
 	struct journal_record rec = { .kind = JOURNAL_CHOWN };
-	char old[32], new[32];
+	char old[64], new[32], proc[64];
+	_cleanup_close_ int fd = -1;
+	bool had_acl;
 	struct stat st;
 	int r;
 
 	if (h->dev_fd < 0)
 		return -ENOENT;
-	if (fstatat(h->dev_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	fd = openat(h->dev_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return NEG_ERRNO();
 	if (st.st_uid == uid && st.st_gid == gid) {
 		if (ret_changed)
 			*ret_changed = false;
 		return 0;
 	}
-	snprintf(old, sizeof(old), "%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+	/*
+	 * The new owner may chmod the node and set ACLs on it while it has
+	 * it: the mode and whether there was an ACL are recorded too, so the
+	 * undo puts back all of it.
+	 */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	had_acl = !S_ISLNK(st.st_mode) && getxattr(proc, "system.posix_acl_access", NULL, 0) >= 0;
+	snprintf(old, sizeof(old), "%u:%u %04o %c", (unsigned)st.st_uid, (unsigned)st.st_gid,
+		 (unsigned)(st.st_mode & 07777), had_acl ? '+' : '-');
 	snprintf(new, sizeof(new), "%u:%u", (unsigned)uid, (unsigned)gid);
 	rec.target = (char *)path;
 	rec.old = old;
@@ -829,7 +846,7 @@ int journal_chown_dev(struct journal *j, const struct host_root *h, const char *
 	r = journal_append(j, &rec, NULL);
 	if (r < 0)
 		return r;
-	if (fchownat(h->dev_fd, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return NEG_ERRNO();
 	if (ret_changed)
 		*ret_changed = true;
@@ -839,19 +856,24 @@ int journal_chown_dev(struct journal *j, const struct host_root *h, const char *
 int journal_undo_chown(const struct host_root *h, const struct journal_record *rec,
 		       struct plan_diags *d)
 {
-	char where[512];
+	char where[512], proc[64];
+	_cleanup_close_ int fd = -1;
+	bool had_acl, changed = false;
 	struct stat st;
+	mode_t mode;
 	uid_t uid;
 	gid_t gid;
 	int r;
 
 	host_root_path(h, "dev", rec->target, where, sizeof(where));
-	r = parse_owner(rec->old, &uid, &gid);
+	r = parse_owner_mode(rec->old, &uid, &gid, &mode, &had_acl);
 	if (r < 0) {
 		(void)prepare_diag(d, LOG_ERR, "journal: bad owner '%s' for '%s'", rec->old, where);
 		return r;
 	}
-	if (h->dev_fd < 0 || fstatat(h->dev_fd, rec->target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (h->dev_fd >= 0)
+		fd = openat(h->dev_fd, rec->target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		/* The kernel removes a group's node when its last device leaves vfio-pci. */
 		if (h->dev_fd < 0 || errno == ENOENT)
 			return 0;
@@ -859,15 +881,31 @@ int journal_undo_chown(const struct host_root *h, const struct journal_record *r
 		(void)prepare_diag(d, LOG_ERR, "cannot look at '%s': %s", where, strerror(-r));
 		return r;
 	}
-	if (st.st_uid == uid && st.st_gid == gid)
-		return 0;
-	if (fchownat(h->dev_fd, rec->target, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* Through the O_PATH fd: what was looked at is what is changed. */
+	if ((st.st_uid != uid || st.st_gid != gid) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		r = NEG_ERRNO();
-		(void)prepare_diag(d, LOG_ERR, "cannot give '%s' back to %s: %s", where, rec->old,
-				   strerror(-r));
+		(void)prepare_diag(d, LOG_ERR, "cannot give '%s' back to %u:%u: %s", where,
+				   (unsigned)uid, (unsigned)gid, strerror(-r));
 		return r;
 	}
-	return prepare_diag(d, LOG_INFO, "'%s' given back to %s", where, rec->old);
+	changed = st.st_uid != uid || st.st_gid != gid;
+	if (!S_ISLNK(st.st_mode) && !had_acl && removexattr(proc, "system.posix_acl_access") == 0)
+		changed = true;
+	if (!S_ISLNK(st.st_mode) && mode != (mode_t)-1 && (st.st_mode & 07777) != mode) {
+		if (chmod(proc, mode) < 0) {
+			r = NEG_ERRNO();
+			(void)prepare_diag(d, LOG_ERR, "cannot set '%s' back to mode %04o: %s",
+					   where, (unsigned)mode, strerror(-r));
+			return r;
+		}
+		changed = true;
+	}
+	if (!changed)
+		return 0;
+	return prepare_diag(d, LOG_INFO, "'%s' given back to %u:%u", where, (unsigned)uid,
+			    (unsigned)gid);
 }
 
 int journal_boot_id(const struct host_root *h, char **ret)

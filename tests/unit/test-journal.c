@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -437,6 +438,7 @@ static void test_chown_kind(void **state)
 		skip();
 	put(f->root, "dev/node", "");
 	snprintf(p, sizeof(p), "%s/dev/node", f->root);
+	assert_int_equal(chmod(p, 0600), 0);
 	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
 	assert_int_equal(journal_chown_dev(j, &f->h, "node", 0, 0, &changed), 0);
 	assert_false(changed);
@@ -445,12 +447,37 @@ static void test_chown_kind(void **state)
 	assert_true(changed);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_uid, 4242);
-	assert_string_equal(j->records[0].old, "0:0");
+	assert_string_equal(j->records[0].old, "0:0 0600 -");
 	assert_string_equal(j->records[0].new, "4242:4243");
+	/* What the new owner may do meanwhile: open it to everyone, add an ACL entry. */
+	assert_int_equal(chmod(p, 0666), 0);
+	assert_int_equal(setxattr(p, "system.posix_acl_access",
+				  "\x02\0\0\0"
+				  "\x01\0\x06\0\xff\xff\xff\xff"
+				  "\x02\0\x06\0\x39\x30\0\0"
+				  "\x04\0\x06\0\xff\xff\xff\xff"
+				  "\x10\0\x06\0\xff\xff\xff\xff"
+				  "\x20\0\x06\0\xff\xff\xff\xff",
+				  44, 0),
+			 0);
 	assert_int_equal(journal_undo_chown(&f->h, &j->records[0], &d), 0);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	assert_int_equal(st.st_gid, 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(getxattr(p, "system.posix_acl_access", NULL, 0), -1);
+	/* A record of the short form (an older journal) still undoes the owner. */
+	{
+		struct journal_record old = { .kind = JOURNAL_CHOWN,
+					      .target = (char *)"node",
+					      .old = (char *)"0:0",
+					      .new = (char *)"4242:4243" };
+
+		assert_int_equal(chown(p, 4242, 4243), 0);
+		assert_int_equal(journal_undo_chown(&f->h, &old, &d), 0);
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_uid, 0);
+	}
 	/* Gone (the group left vfio-pci): restored as far as it matters. */
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(journal_undo_chown(&f->h, &j->records[0], &d), 0);
