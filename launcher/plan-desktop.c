@@ -133,25 +133,16 @@ static int plan_lg_shm(const struct vm_config *c, const struct host_desktop *hd,
 		return plan_diag_key(d, LOG_ERR, c, "looking-glass", "device", 0,
 				     "cannot look at '/dev/shm/looking-glass': %s",
 				     strerror(-s->err));
-	if (!s->is_reg)
-		return plan_diag_key(
-			d, LOG_ERR, c, "looking-glass", "device", 0,
-			"'/dev/shm/looking-glass' is there and is not a regular file: remove it (rm /dev/shm/looking-glass) so that gamevm creates it");
-	if (s->uid != p->lg_uid)
-		return plan_diag_key(
-			d, LOG_ERR, c, "looking-glass", "user", 0,
-			"'/dev/shm/looking-glass' is there and belongs to uid %u, not to %s: gamevm uses only a file of the user who reads it; remove it (rm /dev/shm/looking-glass) when no looking-glass-client has it open, and gamevm creates it",
-			(unsigned)s->uid, c->lg.user);
-	if (s->size < ((uint64_t)p->lg_size_mib << 20))
-		return plan_diag_key(
-			d, LOG_ERR, c, "looking-glass", "device", 0,
-			"'/dev/shm/looking-glass' is there with %llu MiB, less than the %u MiB %s needs (QEMU refuses a smaller backing file): remove it (rm /dev/shm/looking-glass) and gamevm creates it at that size",
-			(unsigned long long)(s->size >> 20), p->lg_size_mib, what);
-	p->lg_shm_reused = true;
+	/*
+	 * Never one that is there: /dev/shm is everyone's, and a file its
+	 * owner can swap between gamevm's look and its chown is no file for
+	 * root to change. gamevm makes its own for each run and removes it.
+	 */
+	(void)what;
 	return plan_diag_key(
-		d, LOG_NOTICE, c, "looking-glass", "device", 0,
-		"'/dev/shm/looking-glass' of %s is there already: used as it is (its group and mode are set for QEMU while the VM runs), not removed after",
-		c->lg.user);
+		d, LOG_ERR, c, "looking-glass", "device", 0,
+		"'/dev/shm/looking-glass' is there already (uid %u; left by an earlier run of something else, or made by a looking-glass-client): gamevm makes its own for each run; remove it (rm /dev/shm/looking-glass) when no looking-glass-client has it open",
+		(unsigned)s->uid);
 }
 
 static int plan_lg(const struct vm_config *c, const struct host_facts *f, struct plan *p,

@@ -182,7 +182,6 @@ struct plan {
 	 */
 	bool lg;
 	bool lg_kvmfr;	    /* /dev/kvmfr0, else /dev/shm/looking-glass */
-	bool lg_shm_reused; /* the shm file is there already (the user's): not created */
 	unsigned lg_size_mib;
 	uid_t lg_uid; /* [looking-glass] user */
 

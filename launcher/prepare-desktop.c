@@ -115,7 +115,7 @@ static int prepare_lg(const struct prepare_params *pp, struct journal *j, struct
 	if (!p->lg)
 		return 0;
 	host_root_path(pp->h, "dev", rel, where, sizeof(where));
-	if (!p->lg_kvmfr && !p->lg_shm_reused) {
+	if (!p->lg_kvmfr) {
 		r = journal_create_dev_file(j, pp->h, rel, p->lg_uid, pp->vfio.gid, LG_MODE, size);
 		if (r == -EEXIST) {
 			(void)prepare_diag(
@@ -134,16 +134,14 @@ static int prepare_lg(const struct prepare_params *pp, struct journal *j, struct
 				    where, p->lg_size_mib, (unsigned)p->lg_uid,
 				    (unsigned)pp->vfio.gid, LG_MODE);
 	}
-	/* Looked at again: what the plan saw may have been replaced since. */
+	/* kvmfr: looked at again, what the plan saw may have been replaced since. */
 	if (pp->h->dev_fd < 0 || fstatat(pp->h->dev_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = pp->h->dev_fd < 0 ? -ENOENT : NEG_ERRNO();
 		(void)prepare_diag(d, LOG_ERR, "'%s' is gone: %s; start the VM again", where,
 				   strerror(-r));
 		return r;
 	}
-	if (p->lg_kvmfr ? !S_ISCHR(st.st_mode)
-			: !S_ISREG(st.st_mode) || st.st_uid != p->lg_uid ||
-				  (uint64_t)st.st_size < size) {
+	if (!S_ISCHR(st.st_mode)) {
 		(void)prepare_diag(d, LOG_ERR,
 				   "'%s' changed since the VM was planned: start the VM again",
 				   where);

@@ -74,9 +74,9 @@ int prepare_host(const struct prepare_params *pp, struct journal *j, struct prep
 
 /*
  * The desktop sections' host changes (prepare-desktop.c), each journaled:
- * [input] each evdev node given to the QEMU user (pp->vfio.uid; its group
- * stays), so that QEMU can open it; [looking-glass] /dev/shm/looking-glass
- * created (or the user's own reused) or /dev/kvmfr0, owned by the desktop
+ * [input] each evdev node opened to the QEMU user (pp->vfio.uid) by an ACL
+ * entry, so that QEMU can open it; [looking-glass] /dev/shm/looking-glass
+ * created or /dev/kvmfr0, owned by the desktop
  * user with group pp->vfio.gid, 0660; [audio] ACL entries that let the
  * QEMU user reach the desktop user's sound server socket. Called by
  * prepare_host().

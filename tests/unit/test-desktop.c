@@ -374,11 +374,14 @@ static void test_lg_shm_appeared(void **state)
 	assert_file(f, "dev/shm/looking-glass", S_IFLNK, 0777, 0, 0, -1);
 }
 
-/* The user's own file (a client made it): group and mode set for QEMU, put back, kept. */
-static void test_lg_shm_reused(void **state)
+/*
+ * The user's own file (a client made it) is not used either: it could be
+ * swapped under gamevm. Refused, nothing journaled, the file untouched.
+ */
+static void test_lg_shm_existing(void **state)
 {
 	struct fixture *f = *state;
-	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID, .lg_shm_reused = true };
+	struct plan p = { .lg = true, .lg_size_mib = 32, .lg_uid = LG_UID };
 	struct vm_config c = {};
 	struct prepare_params pp = params(f, &c, &p);
 	_cleanup_(journal_freep) struct journal *j = NULL;
@@ -396,9 +399,8 @@ static void test_lg_shm_reused(void **state)
 	close(fd);
 
 	assert_int_equal(journal_create(f->run_fd, "demo", NULL, &j), 0);
-	assert_int_equal(prepare_desktop(&pp, j, &d), 0);
-	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0660, LG_UID, QEMU_GID, 64 << 20);
-	assert_int_equal(prepare_teardown(j, &f->h, NULL, &d), 0);
+	assert_int_equal(prepare_desktop(&pp, j, &d), -EEXIST);
+	assert_int_equal(j->n_records, 0);
 	assert_file(f, "dev/shm/looking-glass", S_IFREG, 0600, LG_UID, LG_UID, 64 << 20);
 }
 
@@ -689,7 +691,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lg_shm_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_shm_appeared, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lg_shm_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lg_shm_existing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lg_kvmfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audio_acl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audio_acl_symlink, setup, teardown),
