@@ -181,7 +181,7 @@ struct plan {
 	 * it) with QEMU's user's group, 0660, while the VM runs.
 	 */
 	bool lg;
-	bool lg_kvmfr;	    /* /dev/kvmfr0, else /dev/shm/looking-glass */
+	bool lg_kvmfr; /* /dev/kvmfr0, else /dev/shm/looking-glass */
 	unsigned lg_size_mib;
 	uid_t lg_uid; /* [looking-glass] user */
 
