@@ -261,6 +261,13 @@ static int probe_audio(const struct host_root *h, const struct vm_config *c, str
 		return 0;
 	if (r < 0)
 		return r;
+	{
+		_cleanup_free_ char *linger = NULL;
+
+		if (asprintf(&linger, "var/lib/systemd/linger/%s", d->audio_user.name) < 0)
+			return -ENOMEM;
+		d->audio_linger = file_exists_at(h->root_fd, linger) > 0;
+	}
 	if (asprintf(&run, "run/user/%u", (unsigned)d->audio_user.uid) < 0 ||
 	    asprintf(&pulse, "%s/pulse", run) < 0 || asprintf(&sock, "%s/native", pulse) < 0)
 		return -ENOMEM;

@@ -459,6 +459,8 @@ struct host_desktop {
 	/* under root/: run/user/UID, run/user/UID/pulse, its socket native */
 	struct host_file audio_runtime, audio_pulse, audio_socket;
 	struct host_file audio_cookie; /* HOME/.config/pulse/cookie */
+	/* var/lib/systemd/linger/USER: the user's services outlive their sessions */
+	bool audio_linger;
 };
 
 /* The host side of c's desktop sections; what is absent is recorded, not an error. */

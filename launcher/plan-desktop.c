@@ -155,6 +155,13 @@ static int plan_lg(const struct vm_config *c, const struct host_facts *f, struct
 	if (!c->lg.enabled)
 		return 0;
 	p->lg = true;
+	if (c->single_gpu) {
+		r = plan_diag_key(
+			d, LOG_WARNING, c, "looking-glass", "enabled", 0,
+			"with [vm] single-gpu the host has no display while the VM runs, so no looking-glass-client can show it; set enabled = no, or give the VM a second GPU");
+		if (r < 0)
+			return r;
+	}
 	p->lg_size_mib = plan_lg_size_mib(c->lg.width, c->lg.height, c->lg.hdr);
 	snprintf(what, sizeof(what), "%ux%u%s", c->lg.width, c->lg.height, c->lg.hdr ? " HDR" : "");
 	p->lg_kvmfr = c->lg.device == LG_DEVICE_KVMFR ||
@@ -249,6 +256,19 @@ static int plan_audio(const struct vm_config *c, const struct host_facts *f, str
 			"there is no user '%s' on this host ('getent passwd %s' finds none): name the desktop user whose sound server the guest plays through",
 			c->audio.user, c->audio.user);
 	p->audio_uid = hd->audio_user.uid;
+	/*
+	 * single-gpu ends the desktop's sessions before the VM; when the
+	 * user's last one ends, logind removes /run/user/UID and stops their
+	 * sound server, unless the user lingers.
+	 */
+	if (c->single_gpu && !hd->audio_linger) {
+		r = plan_diag_key(
+			d, LOG_ERR, c, "audio", "user", 0,
+			"with [vm] single-gpu the desktop's sessions end before the VM starts, and with them %s of %s: let %s's services run without a session (loginctl enable-linger %s)",
+			server, c->audio.user, c->audio.user, c->audio.user);
+		if (r < 0)
+			return r;
+	}
 	if (asprintf(&p->audio_socket, "/run/user/%u/pulse/native", (unsigned)p->audio_uid) < 0) {
 		p->audio_socket = NULL;
 		return -ENOMEM;
