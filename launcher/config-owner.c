@@ -16,6 +16,7 @@
 
 #include "config-internal.h"
 #include "parse-util.h"
+#include "strv.h"
 
 /* "alice (uid 1000)" and "user alice", "root", or "uid 4242" when there is no such user. */
 static void owner_name(uid_t uid, char *buf, size_t size, char *who, size_t who_size)
@@ -41,35 +42,6 @@ static void group_name(gid_t gid, char *buf, size_t size)
 		snprintf(buf, size, "group %s", gr.gr_name);
 	else
 		snprintf(buf, size, "group %u", (unsigned)gid);
-}
-
-/* s as one shell word: as is when it is plain, else in single quotes. */
-static char *shell_quote(const char *s)
-{
-	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789/._+-,:@%=";
-	size_t n = 2;
-	char *out, *o;
-
-	if (*s && s[strspn(s, plain)] == 0)
-		return strdup(s);
-	for (const char *p = s; *p; p++)
-		n += *p == '\'' ? 4 : 1;
-	out = o = malloc(n + 1);
-	if (!out)
-		return NULL;
-	*o++ = '\'';
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o++ = '\'';
-	*o = 0;
-	return out;
 }
 
 uid_t config_sudo_uid(void)

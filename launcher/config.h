@@ -196,7 +196,7 @@ enum audio_backend {
 
 /* [audio] device: the guest's sound card. */
 enum audio_device {
-	AUDIO_DEVICE_HDA, /* ich9-intel-hda + hda-duplex */
+	AUDIO_DEVICE_HDA, /* ich9-intel-hda + hda-micro */
 	AUDIO_DEVICE_USB, /* usb-audio on the emulated xHCI */
 };
 

@@ -92,17 +92,21 @@ static int check_lg_owner(struct doctor *d, bool kvmfr)
 			kvmfr ? "/dev/kvmfr0 is missing"
 			      : "/dev/shm/looking-glass is not there: gamevm creates it for %s at start",
 			user);
+	if (x->err)
+		return doctor_add(d, "lg.owner", DOCTOR_SKIP, src, NULL, "cannot look at /%s: %s",
+				  src, strerror(-x->err));
 	if (kvmfr && !x->is_chr)
 		return doctor_add(
 			d, "lg.owner", DOCTOR_FAIL, src,
 			"rm /dev/kvmfr0, then rmmod kvmfr; modprobe kvmfr",
 			"/dev/kvmfr0 is a file, not the kvmfr device (QEMU ran before the module was loaded)");
-	if (!kvmfr && (!x->is_reg || x->uid != hd->lg_user.uid))
+	/* gamevm makes its own for each run: one that is there stops the start. */
+	if (!kvmfr)
 		return doctor_add(
 			d, "lg.owner", DOCTOR_FAIL, src,
 			"rm /dev/shm/looking-glass when no looking-glass-client has it open",
-			"/dev/shm/looking-glass is %s, not a file of %s",
-			x->is_reg ? "another user's file" : "not a regular file", user);
+			"/dev/shm/looking-glass is there already (%s, uid %u): gamevm makes its own for each run and refuses to start over it",
+			x->is_reg ? "a file" : "not a regular file", (unsigned)x->uid);
 	if (x->uid == hd->lg_user.uid && (x->mode & 0660) == 0660)
 		return doctor_add(d, "lg.owner", DOCTOR_PASS, src, NULL, "/%s is %s's, mode %04o",
 				  src, user, (unsigned)x->mode);

@@ -347,7 +347,7 @@ CASES = [
     # a file QEMU left at /dev/kvmfr0 before the module was loaded
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(64, "stale\n"), "fail"),
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(), "pass"),
-    # root's file, not alice's
+    # a file there already (root's here; alice's would be refused too): gamevm makes its own
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_lg(shm="x"), "fail"),
     ("lg.owner", "ryzen-5950x", {"lg": True}, m_none, "fail"),
     ("lg.owner", "ryzen-5950x", {}, m_lg(), "absent"),
