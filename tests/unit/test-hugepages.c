@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fakekernel.h"
+#include "prep-diags.h"
 #include "hugepages.h"
 #include "prepare.h"
 
@@ -53,27 +54,6 @@ static void env_close(struct env *e)
 	plan_diags_done(&e->d);
 	host_root_close(&e->h);
 	close(e->run_fd);
-}
-
-static char *diags_text(const struct plan_diags *d, int level)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < d->n; i++)
-		len += strlen(d->v[i].msg) + 1;
-	s = calloc(1, len);
-	assert_non_null(s);
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].level == level)
-			strcat(strcat(s, d->v[i].msg), "\n");
-	return s;
-}
-
-static void assert_contains(const char *s, const char *what)
-{
-	if (!strstr(s, what))
-		fail_msg("'%s' not found in:\n%s", what, s);
 }
 
 static uint64_t pool(const char *dir, const char *file)

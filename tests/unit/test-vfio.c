@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fakekernel.h"
+#include "prep-diags.h"
 #include "prepare.h"
 #include "vfio.h"
 
@@ -61,22 +62,6 @@ static struct vfio_dev dev(const char *addr, bool managed)
 	return v;
 }
 
-/* The diagnostics of one level joined, for substring checks. */
-static char *diags_text(const struct plan_diags *d, int level)
-{
-	size_t len = 1;
-	char *s;
-
-	for (size_t i = 0; i < d->n; i++)
-		len += strlen(d->v[i].msg) + 1;
-	s = calloc(1, len);
-	assert_non_null(s);
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].level == level)
-			strcat(strcat(s, d->v[i].msg), "\n");
-	return s;
-}
-
 static size_t diags_count(const struct plan_diags *d, int level)
 {
 	size_t n = 0;
@@ -84,12 +69,6 @@ static size_t diags_count(const struct plan_diags *d, int level)
 	for (size_t i = 0; i < d->n; i++)
 		n += d->v[i].level == level;
 	return n;
-}
-
-static void assert_contains(const char *s, const char *what)
-{
-	if (!strstr(s, what))
-		fail_msg("'%s' not found in:\n%s", what, s);
 }
 
 /* vfio_check on a freshly probed copy of the tree. */
