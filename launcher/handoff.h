@@ -13,19 +13,20 @@
  *   1. stops the units that keep the desktop on the GPU (the display
  *      manager, and with it the sessions it started) that are active, when
  *      systemd runs the host (run/systemd/system);
- *   2. with end_sessions, ends each login session (session-N.scope) one of
- *      whose processes still holds a display device's nodes: GDM, for
- *      one, keeps its sessions (gdm-x-session) alive after its own stop;
- *      then waits up to release_ms for every process to close the display
+ *   2. with end_sessions, ends each login session (session-N.scope, as
+ *      logind made it) one of whose processes still holds a display
+ *      device's nodes: GDM, for one, keeps its sessions (gdm-x-session)
+ *      alive after its own stop;
+ *   3. waits up to release_ms for every process to close the display
  *      devices' DRM nodes, and fails (-EBUSY, naming them) when some still
  *      hold them: unbinding the driver under them could hang in the kernel;
- *   3. unbinds the framebuffer console from its VT consoles
+ *   4. unless keep_consoles, unbinds the framebuffer console from its VT consoles
  *      (class/vtconsole/vtconN/bind = 0), so fbcon lets go of the
  *      framebuffer of the GPU's driver;
- *   4. when a display device is the boot VGA device, unbinds the firmware
+ *   5. when a display device is the boot VGA device, unbinds the firmware
  *      framebuffers (efifb, simplefb, vesafb, simpledrm) that draw into its
  *      memory, in a helper with a deadline.
- * Steps 3 and 4 only when a passed device is a display controller (PCI
+ * Steps 2 to 5 only when a passed device is a display controller (PCI
  * class 03) or the boot VGA device. The replay undoes them in the reverse
  * order after the GPU is back on its driver: framebuffers rebound (unless
  * the driver took their memory over and removed them), consoles rebound,

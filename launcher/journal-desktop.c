@@ -84,6 +84,23 @@ int journal_create_dev_file(struct journal *j, const struct host_root *h, const 
 	return 0;
 }
 
+/* lstat of dev/path for an undo: 1, 0 when it is gone, or -errno (said in d). */
+static int look_at(const struct host_root *h, const char *path, const char *where, struct stat *ret,
+		   struct plan_diags *d)
+{
+	int r;
+
+	if (h->dev_fd < 0)
+		return 0;
+	if (fstatat(h->dev_fd, path, ret, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	r = NEG_ERRNO();
+	(void)prepare_diag(d, LOG_ERR, "cannot look at '%s': %s", where, strerror(-r));
+	return r;
+}
+
 int journal_undo_file_created(const struct host_root *h, const struct journal_record *rec,
 			      struct plan_diags *d)
 {
@@ -99,13 +116,9 @@ int journal_undo_file_created(const struct host_root *h, const struct journal_re
 		(void)prepare_diag(d, LOG_ERR, "journal: bad owner '%s' for '%s'", rec->new, where);
 		return r;
 	}
-	if (h->dev_fd < 0 || fstatat(h->dev_fd, rec->target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (h->dev_fd < 0 || errno == ENOENT)
-			return 0;
-		r = NEG_ERRNO();
-		(void)prepare_diag(d, LOG_ERR, "cannot look at '%s': %s", where, strerror(-r));
-		return r;
-	}
+	r = look_at(h, rec->target, where, &st, d);
+	if (r <= 0)
+		return r; /* gone: nothing left to undo */
 	/*
 	 * Replaced since (removed and made again by someone else, e.g. a
 	 * looking-glass-client of another user): not gamevm's file any more.
@@ -187,13 +200,9 @@ int journal_undo_chmod(const struct host_root *h, const struct journal_record *r
 		(void)prepare_diag(d, LOG_ERR, "journal: bad mode '%s' for '%s'", rec->old, where);
 		return r;
 	}
-	if (h->dev_fd < 0 || fstatat(h->dev_fd, rec->target, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (h->dev_fd < 0 || errno == ENOENT)
-			return 0;
-		r = NEG_ERRNO();
-		(void)prepare_diag(d, LOG_ERR, "cannot look at '%s': %s", where, strerror(-r));
-		return r;
-	}
+	r = look_at(h, rec->target, where, &st, d);
+	if (r <= 0)
+		return r; /* gone: nothing left to undo */
 	if ((st.st_mode & 07777) == mode)
 		return 0;
 	r = chmod_node(h, rec->target, mode);

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "fakekernel.h"
-#include "prep-diags.h"
+#include "prep-env.h"
 #include "handoff.h"
 #include "prepare.h"
 #include "vfio.h"
@@ -53,31 +53,6 @@ static const char fake_systemctl[] =
 	"\tfi ;;\n"
 	"*) exit 1 ;;\n"
 	"esac\n";
-
-struct env {
-	struct host_root h;
-	int run_fd;
-	struct journal *j;
-	struct plan_diags d;
-};
-
-static void env_open(struct env *e)
-{
-	*e = (struct env){ .h = HOST_ROOT_NULL, .run_fd = -1 };
-	assert_int_equal(host_root_open(fk_root, &e->h), 0);
-	e->run_fd = open(fk_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(e->run_fd >= 0);
-	assert_int_equal(journal_create(e->run_fd, "demo", NULL, &e->j), 0);
-}
-
-static void env_close(struct env *e)
-{
-	journal_free(e->j);
-	plan_diags_done(&e->d);
-	host_root_close(&e->h);
-	if (e->run_fd >= 0)
-		close(e->run_fd);
-}
 
 static struct vfio_dev dev(const char *addr)
 {
@@ -145,7 +120,7 @@ static void test_full_handoff(void **state)
 	struct env e;
 
 	before = fk_snapshot();
-	env_open(&e);
+	env_open_journal(&e);
 	o.single_gpu = true;
 	assert_int_equal(handoff_prepare(&e.h, e.j, v, 2, &ho, &e.d), 0);
 	assert_int_equal(vfio_prepare(&e.h, e.j, v, 2, &o, &e.d), 0);
@@ -214,7 +189,7 @@ static void test_still_held(void **state)
 	assert_int_equal(fk_put("proc/5000/comm", "steam\n"), 0);
 	assert_int_equal(fk_symlink("/dev/dri/renderD128", "proc/5000/fd/40"), 0);
 	before = fk_snapshot();
-	env_open(&e);
+	env_open_journal(&e);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), -EBUSY);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -262,7 +237,7 @@ static void test_session_ended(void **state)
 	/* A system service holding it is no session: left to the wait. */
 	assert_int_equal(fk_put("proc/4242/cgroup", "0::/system.slice/display-manager.service\n"),
 			 0);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), 0);
 	assert_false(fk_exists("proc/4300"));
 	assert_int_equal(e.j->records[1].kind, JOURNAL_UNIT);
@@ -325,7 +300,7 @@ static void test_forged_session(void **state)
 
 		assert_int_equal(fk_put("proc/4300/cgroup", cgroups[i]), 0);
 		assert_int_equal(fk_put("units/display-manager.service", "active\n"), 0);
-		env_open(&e);
+		env_open_journal(&e);
 		assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), -EBUSY);
 		err = diags_text(&e.d, LOG_ERR);
 		assert_contains(err, "evil (pid 4300, /dev/dri/card0)");
@@ -352,7 +327,7 @@ static void test_no_systemd(void **state)
 	fk_path(p, sizeof(p), "proc/4242/fd/12");
 	assert_int_equal(unlink(p), 0);
 	before = fk_snapshot();
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), 0);
 	notice = diags_text(&e.d, LOG_NOTICE);
 	assert_contains(notice, "does not run systemd");
@@ -372,7 +347,7 @@ static void test_keep_consoles(void **state)
 	struct handoff_opts ho = { .release_ms = 2000, .keep_consoles = true };
 	struct env e;
 
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(handoff_prepare(&e.h, e.j, v, 1, &ho, &e.d), 0);
 	con = fk_get("sys/class/vtconsole/vtcon1/bind");
 	assert_string_equal(con, "1");
@@ -391,7 +366,7 @@ static void test_framebuffer_gone(void **state)
 				      .old = (char *)"simple-framebuffer" };
 	struct env e;
 
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(handoff_undo_platform(&e.h, &rec, &e.d), 0);
 	info = diags_text(&e.d, LOG_INFO);
 	assert_contains(info, "simple-framebuffer.0 is gone");

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "fakekernel.h"
-#include "prep-diags.h"
+#include "prep-env.h"
 #include "hugepages.h"
 #include "prepare.h"
 
@@ -31,30 +31,6 @@
 #define M2_GLOBAL "kernel/mm/hugepages/hugepages-2048kB"
 #define GIB	  (UINT64_C(1) << 30)
 #define MIB2	  (UINT64_C(2) << 20)
-
-struct env {
-	struct host_root h;
-	int run_fd;
-	struct journal *j;
-	struct plan_diags d;
-};
-
-static void env_open(struct env *e)
-{
-	*e = (struct env){ .h = HOST_ROOT_NULL, .run_fd = -1 };
-	assert_int_equal(host_root_open(fk_root, &e->h), 0);
-	e->run_fd = open(fk_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(e->run_fd >= 0);
-	assert_int_equal(journal_create(e->run_fd, "demo", NULL, &e->j), 0);
-}
-
-static void env_close(struct env *e)
-{
-	journal_free(e->j);
-	plan_diags_done(&e->d);
-	host_root_close(&e->h);
-	close(e->run_fd);
-}
 
 static uint64_t pool(const char *dir, const char *file)
 {
@@ -95,7 +71,7 @@ static void test_already_free(void **state)
 	_cleanup_free_ char *info = NULL;
 	struct env e;
 
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	assert_int_equal(res.seq, 0);
 	assert_int_equal(res.obtained, 8192);
@@ -114,7 +90,7 @@ static void test_reserve_and_give_back(void **state)
 	struct env e;
 
 	fk_set_pool(G1_NODE0, 64, 64);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	assert_int_equal(res.nr_before, 0);
 	assert_int_equal(res.nr_after, 16);
@@ -147,7 +123,7 @@ static void test_partly_free_counts(void **state)
 	/* 4 reserved, 2 of them in use by someone else: 2 free count, 6 are added. */
 	set_pool(G1_NODE0, 4, 2);
 	fk_set_pool(G1_NODE0, 64, 64);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	assert_int_equal(res.free_before, 2);
 	assert_int_equal(pool(G1_NODE0, "nr_hugepages"), 10);
@@ -169,7 +145,7 @@ static void test_resv_not_counted(void **state)
 
 	/* All 32768 free pages are promised to another mapping already. */
 	assert_int_equal(fk_put("sys/" M2_GLOBAL "/resv_hugepages", "32768\n"), 0);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	assert_int_equal(res.free_before, 0);
 	assert_string_equal(e.j->records[0].new, "32868");
@@ -184,7 +160,7 @@ static void test_compaction_helps(void **state)
 	struct env e;
 
 	fk_set_pool(G1_NODE0, 5, 20);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	assert_true(fk_compacted);
 	assert_true(res.compacted);
@@ -202,7 +178,7 @@ static void test_shortfall(void **state)
 	struct env e;
 
 	fk_set_pool(G1_NODE0, 5, 12);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), -ENOMEM);
 	assert_true(fk_compacted);
 	err = diags_text(&e.d, LOG_ERR);
@@ -227,7 +203,7 @@ static void test_others_pages_stay(void **state)
 	struct env e;
 
 	fk_set_pool(G1_NODE0, 64, 64);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	/* Another VM adds 4 for itself meanwhile. */
 	set_pool(G1_NODE0, 20, 20);
@@ -251,7 +227,7 @@ static void test_release_target(void **state)
 	struct env e;
 
 	fk_set_pool(G1_NODE0, 64, 64);
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), 0);
 	/* QEMU preallocated its RAM: every page in use. */
 	set_pool(G1_NODE0, 16, 0);
@@ -278,7 +254,7 @@ static void test_no_pool(void **state)
 	_cleanup_free_ char *err = NULL;
 	struct env e;
 
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), -ENOENT);
 	err = diags_text(&e.d, LOG_ERR);
 	assert_contains(err, "this host has no 1G huge pages on NUMA node 3");
@@ -300,7 +276,7 @@ static void test_pool_unreadable(void **state)
 	assert_int_equal(fk_unlink("sys/" M2_GLOBAL "/nr_hugepages"), 0);
 	assert_int_equal(fk_mkdirs("sys/" M2_GLOBAL "/nr_hugepages"), 0);
 	before = fk_snapshot();
-	env_open(&e);
+	env_open_journal(&e);
 	assert_int_equal(hugepages_reserve(&e.h, e.j, &req, &res, &e.d), -EISDIR);
 	err = diags_text(&e.d, LOG_ERR);
 	assert_contains(err, "cannot read the 2M huge page pool '");

@@ -24,35 +24,11 @@
 #include <unistd.h>
 
 #include "fakekernel.h"
-#include "prep-diags.h"
+#include "prep-env.h"
 #include "prepare.h"
 #include "vfio.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-struct env {
-	struct host_root h;
-	int run_fd;
-	struct journal *j;
-	struct plan_diags d;
-};
-
-static void env_open(struct env *e)
-{
-	*e = (struct env){ .h = HOST_ROOT_NULL, .run_fd = -1 };
-	assert_int_equal(host_root_open(fk_root, &e->h), 0);
-	e->run_fd = open(fk_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(e->run_fd >= 0);
-}
-
-static void env_close(struct env *e)
-{
-	journal_free(e->j);
-	plan_diags_done(&e->d);
-	host_root_close(&e->h);
-	if (e->run_fd >= 0)
-		close(e->run_fd);
-}
 
 static struct vfio_dev dev(const char *addr, bool managed)
 {
